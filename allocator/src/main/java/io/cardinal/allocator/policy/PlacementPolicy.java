@@ -1,0 +1,26 @@
+package io.cardinal.allocator.policy;
+
+import io.cardinal.allocator.model.CardRef;
+import io.cardinal.allocator.model.Decision;
+import io.cardinal.allocator.model.Inventory;
+import io.cardinal.allocator.model.Placement;
+import io.cardinal.allocator.model.PlacementRequest;
+
+import java.util.Set;
+
+/**
+ * A placement policy is a pure function of the inventory and the request: the same inputs always give the
+ * same decision, with no clock and no randomness. It never mutates the inventory.
+ */
+public interface PlacementPolicy {
+    String name();
+
+    /** Gang placement, all or nothing, out of FREE cards only (never spares). */
+    Decision place(Inventory inventory, PlacementRequest request);
+
+    /**
+     * New placement for a running job that lost {@code lost} cards. The job's other cards are still held by it
+     * in {@code inventory} and may be kept. Spares may be used here.
+     */
+    Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost);
+}
