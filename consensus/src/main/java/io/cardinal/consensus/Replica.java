@@ -1,0 +1,277 @@
+package io.cardinal.consensus;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cardinal.allocator.policy.PlacementPolicy;
+import io.cardinal.protocol.v1.Command;
+import io.cardinal.protocol.v1.Member;
+import io.cardinal.protocol.v1.Query;
+import io.cardinal.protocol.v1.Reply;
+import io.cardinal.state.query.Views;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One Cardinal replica: a Ratis server (gRPC transport, fsync on) running {@link CardinalStateMachine}, the
+ * leader's {@link ControllerService}, and a Raft client for linearizable reads and admin operations. This is the
+ * only class the server daemon needs from consensus.
+ */
+public final class Replica implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Replica.class);
+    /** Every Cardinal cluster uses one Raft group. */
+    public static final RaftGroupId GROUP_ID = RaftGroupId.valueOf(UUID.nameUUIDFromBytes("cardinal".getBytes(StandardCharsets.UTF_8)));
+
+    /** How this replica runs. */
+    public record Settings(String id, Path dataDir, List<Member> peers, long snapshotEveryEntries,
+                           int electionTimeoutMinMillis, int electionTimeoutMaxMillis, long minFreeDiskMiB,
+                           long readTimeoutMillis) {
+        public Settings {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(dataDir, "dataDir");
+            peers = List.copyOf(peers);
+            if (peers.stream().noneMatch(p -> p.getId().equals(id))) {
+                throw new IllegalArgumentException("peers must include this replica's id " + id);
+            }
+            if (snapshotEveryEntries < 1) throw new IllegalArgumentException("snapshotEveryEntries must be >= 1");
+            if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
+                throw new IllegalArgumentException("election timeouts: need 50 <= min < max, got " + electionTimeoutMinMillis
+                        + ".." + electionTimeoutMaxMillis);
+            }
+        }
+
+        public Member self() {
+            return peers.stream().filter(p -> p.getId().equals(id)).findFirst().orElseThrow();
+        }
+    }
+
+    private final Settings settings;
+    private final CardinalStateMachine stateMachine;
+    private final ControllerService controller;
+    private final RaftServer server;
+    private final RaftClient client;
+    private final RaftPeerId peerId;
+
+    private Replica(Settings settings, CardinalStateMachine sm, ControllerService controller, RaftServer server,
+                    RaftClient client) {
+        this.settings = settings;
+        this.stateMachine = sm;
+        this.controller = controller;
+        this.server = server;
+        this.client = client;
+        this.peerId = RaftPeerId.valueOf(settings.id());
+    }
+
+    public static Replica start(Settings s, Supplier<PlacementPolicy> policy, FatalHandler fatal) throws IOException {
+        Files.createDirectories(s.dataDir());
+        Path raftDir = s.dataDir().resolve("raft");
+        boolean existing = Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
+        RaftProperties p = properties(s, raftDir);
+        ControllerService controller = new ControllerService(policy, s::peers, s.dataDir(), s.minFreeDiskMiB() << 20);
+        CardinalStateMachine sm = new CardinalStateMachine(fatal, controller);
+        RaftGroup group = RaftGroup.valueOf(GROUP_ID, raftPeers(s.peers()));
+        RaftServer server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(s.id())).setGroup(group)
+                .setStateMachine(sm).setProperties(p)
+                .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT).build();
+        server.start();
+        RaftClient client = RaftClient.newBuilder().setRaftGroup(group).setProperties(clientProperties())
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(20, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+                .build();
+        controller.attach(server, GROUP_ID, RaftPeerId.valueOf(s.id()), sm);
+        LOG.info("replica {} started ({} storage at {})", s.id(), existing ? "recovered" : "new", raftDir);
+        return new Replica(s, sm, controller, server, client);
+    }
+
+    private static RaftProperties properties(Settings s, Path raftDir) {
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        GrpcConfigKeys.Server.setPort(p, port(s.self().getRaftAddress()));
+        RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionTimeoutMinMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionTimeoutMaxMillis(), TimeUnit.MILLISECONDS));
+        // fsync on: the log is forced before an entry counts towards a majority.
+        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, 1024);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotEveryEntries());
+        RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, s.snapshotEveryEntries()));
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.readTimeoutMillis(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(2000, TimeUnit.MILLISECONDS));
+        return p;
+    }
+
+    private static RaftProperties clientProperties() {
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
+        return p;
+    }
+
+    static List<RaftPeer> raftPeers(List<Member> members) {
+        List<RaftPeer> out = new ArrayList<>();
+        for (Member m : members) out.add(RaftPeer.newBuilder().setId(m.getId()).setAddress(m.getRaftAddress()).build());
+        return out;
+    }
+
+    static int port(String hostPort) {
+        int i = hostPort.lastIndexOf(':');
+        if (i < 0) throw new IllegalArgumentException("address must be host:port, got " + hostPort);
+        return Integer.parseInt(hostPort.substring(i + 1));
+    }
+
+    // ---- writes ----------------------------------------------------------------------------------------------
+
+    public ControllerService controller() {
+        return controller;
+    }
+
+    public CompletableFuture<Reply> submit(Command command) {
+        return controller.submit(command);
+    }
+
+    // ---- reads -----------------------------------------------------------------------------------------------
+
+    /** Runs a query on this replica: linearizable (read index) unless {@code stale}. */
+    public CompletableFuture<JsonNode> query(Query q, boolean stale) {
+        Message m = Message.valueOf(ByteString.copyFrom(q.toByteArray()));
+        CompletableFuture<RaftClientReply> f = stale
+                ? client.async().sendStaleRead(m, 0, peerId)
+                : client.async().sendReadOnly(m, peerId);
+        return f.thenApply(r -> {
+            if (!r.isSuccess()) throw new IllegalStateException(String.valueOf(r.getException()));
+            try {
+                return Views.JSON.readTree(r.getMessage().getContent().toByteArray());
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    public CardinalStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    // ---- status and admin ------------------------------------------------------------------------------------
+
+    public String id() {
+        return settings.id();
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    private RaftServer.Division division() throws IOException {
+        return server.getDivision(GROUP_ID);
+    }
+
+    public String role() {
+        try {
+            return division().getInfo().getCurrentRole().name();
+        } catch (IOException | RuntimeException e) {
+            return "STARTING";
+        }
+    }
+
+    public String leaderId() {
+        try {
+            RaftPeerId l = division().getInfo().getLeaderId();
+            return l == null ? null : l.toString();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    public long term() {
+        try {
+            return division().getInfo().getCurrentTerm();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    public long commitIndex() {
+        try {
+            return division().getRaftLog().getLastCommittedIndex();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** The Raft configuration's peers (may differ from the replicated member list while a change is under way). */
+    public List<String> raftPeerIds() {
+        try {
+            List<String> ids = new ArrayList<>();
+            for (RaftPeer peer : division().getGroup().getPeers()) ids.add(peer.getId().toString());
+            return ids;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Changes the voting members to exactly {@code members} (joint consensus inside Ratis). */
+    public void setMembers(List<Member> members) throws IOException {
+        RaftClientReply r = client.admin().setConfiguration(raftPeers(members));
+        if (!r.isSuccess()) throw new IOException("membership change failed: " + r.getException());
+    }
+
+    public void transferLeadership(String to, long timeoutMillis) throws IOException {
+        RaftClientReply r = client.admin().transferLeadership(RaftPeerId.valueOf(to), timeoutMillis);
+        if (!r.isSuccess()) throw new IOException("leadership transfer to " + to + " failed: " + r.getException());
+    }
+
+    /** Takes a snapshot of this replica now; returns its index. */
+    public long takeSnapshot(long timeoutMillis) throws IOException {
+        RaftClientReply r = client.getSnapshotManagementApi(peerId).create(true, timeoutMillis);
+        if (!r.isSuccess()) throw new IOException("snapshot failed: " + r.getException());
+        return r.getLogIndex();
+    }
+
+    public File dataDir() {
+        return settings.dataDir().toFile();
+    }
+
+    @Override
+    public void close() throws IOException {
+        controller.close();
+        try {
+            client.close();
+        } finally {
+            server.close();
+        }
+    }
+}
