@@ -303,8 +303,10 @@ public final class CardinalStateMachine extends BaseStateMachine {
         }
     }
 
+    /** The last applied log index, counting Raft's own entries (equals the commit index once caught up). */
     public long appliedIndex() {
-        return state.appliedIndex();
+        TermIndex ti = getLastAppliedTermIndex();
+        return ti == null ? 0 : ti.getIndex();
     }
 
     public String stateHash() {

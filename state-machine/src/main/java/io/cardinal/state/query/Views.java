@@ -27,7 +27,7 @@ import java.util.TreeSet;
 /** JSON views of the applied state for the HTTP API (docs/http-api.md). Read-only. */
 public final class Views {
     public static final ObjectMapper JSON = new ObjectMapper();
-    private static final JsonFormat.Printer EVENT_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
+    private static final JsonFormat.Printer EVENT_PRINTER = JsonFormat.printer().omittingInsignificantWhitespace().alwaysPrintFieldsWithNoPresence();
 
     private Views() {
     }

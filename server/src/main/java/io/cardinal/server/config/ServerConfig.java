@@ -1,0 +1,114 @@
+package io.cardinal.server.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cardinal.protocol.v1.Member;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The cardinal-server YAML config (docs/server-config.md). Unknown keys and bad values are errors naming the key. */
+public final class ServerConfig {
+    public static final class Peer {
+        @JsonProperty(required = true) public String id;
+        @JsonProperty(required = true) public String raftAddress;
+        @JsonProperty(required = true) public String httpAddress;
+        public String agentAddress = "";
+    }
+
+    @JsonProperty(required = true) public String id;
+    @JsonProperty(required = true) public String dataDir;
+    @JsonProperty(required = true) public List<Peer> peers;
+    public long snapshotEveryEntries = 10_000;
+    public long heartbeatTtlMillis = 3_000;
+    public long minFreeDiskMiB = 64;
+    public int electionTimeoutMinMillis = 500;
+    public int electionTimeoutMaxMillis = 1_000;
+    public long readTimeoutMillis = 5_000;
+    public boolean join = false;
+
+    public static ServerConfig load(Path file) throws ConfigException {
+        if (!Files.isRegularFile(file)) throw new ConfigException("config file " + file + " does not exist");
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        ServerConfig c;
+        try {
+            c = yaml.readValue(file.toFile(), ServerConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException(file + ": unknown key \"" + e.getPropertyName() + "\" at " + path(e)
+                    + " (known: " + e.getKnownPropertyIds() + ")");
+        } catch (JsonMappingException e) {
+            throw new ConfigException(file + ": " + path(e) + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage());
+        }
+        if (c == null) throw new ConfigException(file + " is empty");
+        c.validate(file);
+        return c;
+    }
+
+    private static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) sb.append(sb.length() == 0 ? "" : ".").append(r.getFieldName());
+            else sb.append('[').append(r.getIndex()).append(']');
+        }
+        return sb.length() == 0 ? "(top level)" : sb.toString();
+    }
+
+    private void validate(Path file) throws ConfigException {
+        if (peers == null || peers.isEmpty()) throw new ConfigException(file + ": peers: at least one peer");
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < peers.size(); i++) {
+            Peer p = peers.get(i);
+            if (p.id == null || !p.id.matches("[A-Za-z0-9._-]{1,64}")) throw new ConfigException(file + ": peers[" + i + "].id: 1..64 of [A-Za-z0-9._-]");
+            if (!ids.add(p.id)) throw new ConfigException(file + ": peers[" + i + "].id: duplicate id " + p.id);
+            checkAddress(file, "peers[" + i + "].raftAddress", p.raftAddress);
+            checkAddress(file, "peers[" + i + "].httpAddress", p.httpAddress);
+            if (p.agentAddress != null && !p.agentAddress.isEmpty()) checkAddress(file, "peers[" + i + "].agentAddress", p.agentAddress);
+        }
+        if (!ids.contains(id)) throw new ConfigException(file + ": id: \"" + id + "\" is not one of the peers " + ids);
+        if (snapshotEveryEntries < 1) throw new ConfigException(file + ": snapshotEveryEntries: must be >= 1");
+        if (heartbeatTtlMillis < 100) throw new ConfigException(file + ": heartbeatTtlMillis: must be >= 100");
+        if (minFreeDiskMiB < 0) throw new ConfigException(file + ": minFreeDiskMiB: must be >= 0");
+        if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
+            throw new ConfigException(file + ": electionTimeoutMinMillis/electionTimeoutMaxMillis: need 50 <= min < max");
+        }
+        if (readTimeoutMillis < 100) throw new ConfigException(file + ": readTimeoutMillis: must be >= 100");
+    }
+
+    private static void checkAddress(Path file, String key, String a) throws ConfigException {
+        if (a == null || !a.matches("[^:\\s]+:\\d{1,5}")) throw new ConfigException(file + ": " + key + ": must be host:port, got " + a);
+        int port = Integer.parseInt(a.substring(a.lastIndexOf(':') + 1));
+        if (port < 1 || port > 65535) throw new ConfigException(file + ": " + key + ": port out of range: " + port);
+    }
+
+    public Peer self() {
+        return peers.stream().filter(p -> p.id.equals(id)).findFirst().orElseThrow();
+    }
+
+    public List<Member> members() {
+        List<Member> out = new ArrayList<>();
+        for (Peer p : peers) {
+            out.add(Member.newBuilder().setId(p.id).setRaftAddress(p.raftAddress).setHttpAddress(p.httpAddress)
+                    .setAgentAddress(p.agentAddress == null ? "" : p.agentAddress).build());
+        }
+        return out;
+    }
+
+    /** A config that cannot be used; the message says which key and why. */
+    public static final class ConfigException extends Exception {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}
