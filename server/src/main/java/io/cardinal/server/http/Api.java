@@ -393,8 +393,9 @@ public final class Api {
         o.put("commitIndex", replica.commitIndex());
         o.put("leaderId", replica.leaderId());
         o.put("leaderReady", replica.controller().ready());
+        o.put("appliedIndex", replica.stateMachine().appliedIndex());
         replica.stateMachine().read(s -> {
-            o.put("appliedIndex", s.appliedIndex());
+            o.put("stateAppliedIndex", s.appliedIndex());
             o.put("lastEventSeq", s.lastEventSeq());
             o.put("stateHash", s.stateHash());
             o.set("counts", Views.counts(s));

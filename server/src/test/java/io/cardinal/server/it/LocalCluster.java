@@ -1,0 +1,226 @@
+package io.cardinal.server.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+/**
+ * Real cardinal-server processes on loopback for integration tests: each replica is its own JVM with its own data
+ * dir, started from this JVM's classpath. Every wait is bounded.
+ */
+public final class LocalCluster implements AutoCloseable {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> JVM_FLAGS = List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "-Dchronicle.analytics.disable=true");
+
+    public record Reply(int status, JsonNode body) {
+    }
+
+    private final Path dir;
+    private final Map<String, int[]> ports = new LinkedHashMap<>();
+    private final Map<String, Process> processes = new LinkedHashMap<>();
+    private final String extraConfig;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private LocalCluster(Path dir, int replicas, String extraConfig) throws IOException {
+        this.dir = dir;
+        this.extraConfig = extraConfig;
+        for (int i = 1; i <= replicas; i++) ports.put("n" + i, new int[]{freePort(), freePort()});
+        for (String id : ports.keySet()) writeConfig(id);
+    }
+
+    /** Starts {@code replicas} servers; {@code extraConfig} is appended to every config (YAML lines). */
+    public static LocalCluster start(Path dir, int replicas, String extraConfig) throws IOException {
+        LocalCluster c = new LocalCluster(dir, replicas, extraConfig);
+        for (String id : c.ports.keySet()) c.start(id);
+        return c;
+    }
+
+    private void writeConfig(String id) throws IOException {
+        StringBuilder y = new StringBuilder();
+        y.append("id: ").append(id).append('\n');
+        y.append("dataDir: ").append(dir.resolve(id).resolve("data")).append('\n');
+        y.append("peers:\n");
+        for (Map.Entry<String, int[]> e : ports.entrySet()) {
+            y.append("  - {id: ").append(e.getKey()).append(", raftAddress: 127.0.0.1:").append(e.getValue()[0])
+                    .append(", httpAddress: 127.0.0.1:").append(e.getValue()[1]).append("}\n");
+        }
+        y.append(extraConfig == null ? "" : extraConfig);
+        Files.createDirectories(dir.resolve(id));
+        Files.writeString(dir.resolve(id).resolve("server.yaml"), y.toString());
+    }
+
+    public List<String> ids() {
+        return new ArrayList<>(ports.keySet());
+    }
+
+    public String httpAddress(String id) {
+        return "127.0.0.1:" + ports.get(id)[1];
+    }
+
+    public Path log(String id) {
+        return dir.resolve(id).resolve("server.log");
+    }
+
+    public void start(String id) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(JVM_FLAGS);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("io.cardinal.server.ServerMain");
+        cmd.add("--config");
+        cmd.add(dir.resolve(id).resolve("server.yaml").toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log(id).toFile())).start();
+        processes.put(id, p);
+    }
+
+    public boolean alive(String id) {
+        Process p = processes.get(id);
+        return p != null && p.isAlive();
+    }
+
+    /** SIGKILL: no shutdown hook runs, nothing is flushed beyond what fsync already made durable. */
+    public void kill9(String id) throws InterruptedException {
+        Process p = processes.remove(id);
+        if (p == null) return;
+        p.destroyForcibly();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) throw new IllegalStateException("replica " + id + " did not die");
+    }
+
+    public void wipe(String id) throws IOException {
+        Path data = dir.resolve(id).resolve("data");
+        if (!Files.exists(data)) return;
+        try (Stream<Path> s = Files.walk(data)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+
+    public Reply get(String id, String path) {
+        return send(id, HttpRequest.newBuilder(uri(id, path)).GET());
+    }
+
+    public Reply post(String id, String path, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(id, path)).POST(HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i + 1 < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        return send(id, b);
+    }
+
+    private URI uri(String id, String path) {
+        return URI.create("http://" + httpAddress(id) + path);
+    }
+
+    private Reply send(String id, HttpRequest.Builder b) {
+        try {
+            HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            return new Reply(r.statusCode(), body);
+        } catch (IOException e) {
+            return new Reply(-1, JSON.createObjectNode().put("error", e.toString()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Reply(-1, JSON.createObjectNode().put("error", "interrupted"));
+        }
+    }
+
+    /** The id of a replica whose controller is ready, waiting up to {@code timeoutMillis}. */
+    public String awaitLeader(long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline) {
+            for (String id : ids()) {
+                if (!alive(id)) continue;
+                Reply r = get(id, "/v1/status");
+                if (r.status() == 200 && r.body().path("leaderReady").asBoolean()) return id;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no leader within " + timeoutMillis + " ms; logs under " + dir);
+    }
+
+    public static void await(String what, long timeoutMillis, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline) {
+            if (condition.getAsBoolean()) return;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for " + what);
+    }
+
+    /** Waits until every listed replica applied the same entries and reports the same state hash; returns the hash. */
+    public String awaitConverged(List<String> ids, long timeoutMillis) throws InterruptedException {
+        String[] hash = new String[1];
+        await("replicas " + ids + " to converge", timeoutMillis, () -> {
+            String h = null;
+            long idx = -1;
+            for (String id : ids) {
+                Reply r = get(id, "/v1/status");
+                if (r.status() != 200) return false;
+                long commit = r.body().path("commitIndex").asLong();
+                long applied = r.body().path("appliedIndex").asLong();
+                if (applied < commit) return false;
+                String hh = r.body().path("stateHash").asText();
+                long si = r.body().path("stateAppliedIndex").asLong();
+                if (h == null) {
+                    h = hh;
+                    idx = si;
+                } else if (!h.equals(hh) || idx != si) {
+                    return false;
+                }
+            }
+            hash[0] = h;
+            return true;
+        });
+        return hash[0];
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes.values()) p.destroyForcibly();
+        for (Process p : processes.values()) {
+            try {
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        processes.clear();
+    }
+
+    /** A clean directory under target/it/ that is kept after the run, so a failure's logs can be read. */
+    public static Path freshDir(String name) throws IOException {
+        Path d = Path.of("target", "it", name).toAbsolutePath();
+        if (Files.exists(d)) {
+            try (Stream<Path> s = Files.walk(d)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+            }
+        }
+        Files.createDirectories(d);
+        return d;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+}
