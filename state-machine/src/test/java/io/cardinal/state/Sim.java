@@ -250,6 +250,12 @@ public final class Sim {
 
     // ---- decoding genes into commands -------------------------------------------------------------------------
 
+    /** The command {@code g} decodes to against {@code view}; a leader change decodes to a Reconcile here. */
+    public static Command commandFor(int[] g, ClusterState view) {
+        Kind kind = Kind.of(g[0]);
+        return command(kind == Kind.LEADER_CHANGE ? Kind.RECONCILE : kind, g, view);
+    }
+
     static Command command(Kind kind, int[] g, ClusterState view) {
         Command.Builder c = Command.newBuilder().setActor("sim");
         switch (kind) {
