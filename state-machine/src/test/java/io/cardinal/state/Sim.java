@@ -182,6 +182,10 @@ public final class Sim {
         String ha = a.stateHash();
         check(ha.equals(b.stateHash()), "replicas diverged");
         check(ha.equals(ctl.view().stateHash()), "controller view differs from the committed state");
+        for (JobRecord j : a.jobs().values()) {
+            check(j.getRestarts() <= j.getSpec().getMaxRestarts(), "job " + j.getJobId() + " restarted " + j.getRestarts()
+                    + " times, its budget is " + j.getSpec().getMaxRestarts());
+        }
         try {
             InvariantChecker.checkAtRest(a);
             InvariantChecker.checkStep(before, a);

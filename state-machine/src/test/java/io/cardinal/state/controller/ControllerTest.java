@@ -275,6 +275,27 @@ class ControllerTest {
     }
 
     @Test
+    void nodeRegisteringAgainVoidsItsJobsWithinTheRestartBudget() {
+        String keep = submit(Fixtures.spec("keep", "t", 1, 4).setMaxRestarts(1).build());
+        String fragile = submit(Fixtures.spec("fragile", "t", 1, 4).build());
+        assertEquals(Set.of("n1"), nodes(job(keep)));
+        assertEquals(Set.of("n1"), nodes(job(fragile)));
+
+        CommandResult r = ok(Fixtures.register("n1", "sn-a", 8, "910b"));
+        assertEquals("epoch 2", r.reply().getMessage());
+        assertEquals(2, committed.nodes().get("n1").getEpoch());
+        assertEquals(JobState.RESTARTING, job(keep).getState());
+        assertEquals(2, job(keep).getAttempt());
+        assertEquals(1, job(keep).getRestarts());
+        assertEquals(JobState.FAILED, job(fragile).getState(), "max restarts 0: voided work is not restarted");
+        assertTrue(job(fragile).getReason().contains("restart budget"), job(fragile).getReason());
+
+        assertEquals(Set.of("n1"), nodes(job(keep)), "first fit puts it back on the fresh n1");
+        ok(Fixtures.register("n1", "sn-a", 8, "910b"));
+        assertEquals(JobState.FAILED, job(keep).getState(), "the second re-registration used up its budget of 1");
+    }
+
+    @Test
     void jobWithoutReplacementWaitsAndRestartsWhenCardsReturn() {
         String id = submit(Fixtures.spec("h", "t", 1, 4).addCardModels("h100").setMaxRestarts(2).build());
         ok(checkpointed(id, 1, 7));
