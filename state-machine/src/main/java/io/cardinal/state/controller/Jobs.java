@@ -20,6 +20,7 @@ import io.cardinal.protocol.v1.JobState;
 import io.cardinal.protocol.v1.JobSubmitted;
 import io.cardinal.protocol.v1.JobSucceeded;
 import io.cardinal.protocol.v1.JobWaiting;
+import io.cardinal.protocol.v1.QuotaRecord;
 import io.cardinal.protocol.v1.Reply;
 import io.cardinal.protocol.v1.ReportCheckpoint;
 import io.cardinal.protocol.v1.ReportJobExited;
@@ -131,7 +132,9 @@ final class Jobs {
                     .setReason(reason + "; restart budget of " + spec.getMaxRestarts() + " used up")));
             return;
         }
-        Decision d = policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
+        String overQuota = quotaBlocks(j);
+        Decision d = overQuota != null ? new Decision.NotPlaced(overQuota)
+                : policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
         List<io.cardinal.protocol.v1.CardRef> lostProto = new ArrayList<>();
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
         b.add(Event.newBuilder().setJobInterrupted(JobInterrupted.newBuilder().setJobId(j.getJobId())
@@ -161,6 +164,11 @@ final class Jobs {
             waiting(j, "no nodes registered yet");
             return;
         }
+        String overQuota = quotaBlocks(j);
+        if (overQuota != null) {
+            waiting(j, overQuota);
+            return;
+        }
         PlacementRequest req = Placements.request(j);
         Decision d = policy.place(b.view.inventory(), req);
         if (d instanceof Decision.Placed p) {
@@ -175,6 +183,29 @@ final class Jobs {
         } else {
             waiting(j, d.reason());
         }
+    }
+
+    /**
+     * Why the tenant's quota keeps {@code j} from taking its cards now, or null when it may. The cards {@code j}
+     * holds itself are given back first (a restart), so they do not count. The same rule apply enforces
+     * (invariant 5): the placement policies know nothing of quotas.
+     */
+    private String quotaBlocks(JobRecord j) {
+        String tenant = j.getSpec().getTenant();
+        QuotaRecord q = b.view.quotas().get(tenant);
+        if (q == null || q.getBorrowLimitCards() < 0) return null;
+        Inventory inv = b.view.inventory();
+        long held = 0;
+        for (String id : inv.holdingJobs()) {
+            if (id.equals(j.getJobId())) continue;
+            JobRecord other = b.view.jobs().get(id);
+            if (other != null && other.getSpec().getTenant().equals(tenant)) held += inv.cardsOf(id).size();
+        }
+        long need = (long) j.getSpec().getTasks() * j.getSpec().getCardsPerTask();
+        long limit = q.getCards() + q.getBorrowLimitCards();
+        if (held + need <= limit) return null;
+        return "tenant " + tenant + " over quota: holds " + held + " cards, job needs " + need + ", quota "
+                + q.getCards() + " + borrow limit " + q.getBorrowLimitCards();
     }
 
     private void waiting(JobRecord j, String reason) {

@@ -10,6 +10,7 @@ import io.cardinal.protocol.v1.CordonNode;
 import io.cardinal.protocol.v1.DeclareNodeLost;
 import io.cardinal.protocol.v1.DrainNode;
 import io.cardinal.protocol.v1.Event;
+import io.cardinal.protocol.v1.JobFailed;
 import io.cardinal.protocol.v1.JobInterrupted;
 import io.cardinal.protocol.v1.JobRecord;
 import io.cardinal.protocol.v1.NodeCordoned;
@@ -145,7 +146,16 @@ final class Nodes {
         jobs.schedulePass();
     }
 
+    /**
+     * Interrupts a job whose node registered again; the scheduling pass after the registration restarts it. With its
+     * restart budget used up it fails instead, as {@link Jobs#restart} does.
+     */
     private void interruptOnly(JobRecord j, Set<CardRef> lost, String reason) {
+        if (j.getRestarts() >= j.getSpec().getMaxRestarts()) {
+            b.add(Event.newBuilder().setJobFailed(JobFailed.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                    .setReason(reason + "; restart budget of " + j.getSpec().getMaxRestarts() + " used up")));
+            return;
+        }
         var ev = JobInterrupted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt()).setReason(reason);
         for (CardRef c : lost) ev.addLostCards(Placements.toProto(c));
         b.add(Event.newBuilder().setJobInterrupted(ev));

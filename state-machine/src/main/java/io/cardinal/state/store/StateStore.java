@@ -127,18 +127,26 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
-    /** Events after {@code afterSeq}, optionally only those of one job or node, at most {@code limit}. */
+    /**
+     * Events after {@code afterSeq}, optionally only those of one job and/or one node (both given: events about
+     * that job that also name that node), at most {@code limit}.
+     */
     public List<Event> events(String jobId, String nodeId, long afterSeq, int limit) throws IOException {
         int max = Math.max(1, Math.min(limit <= 0 ? 1000 : limit, MAX_EVENTS_PER_QUERY));
         List<Event> out = new ArrayList<>();
         try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(ro)) {
-            if (jobId != null && !jobId.isEmpty() || nodeId != null && !nodeId.isEmpty()) {
-                String p = jobId != null && !jobId.isEmpty() ? "ej/" + jobId + "/" : "en/" + nodeId + "/";
+            boolean byJob = jobId != null && !jobId.isEmpty();
+            boolean byNode = nodeId != null && !nodeId.isEmpty();
+            if (byJob || byNode) {
+                String p = byJob ? "ej/" + jobId + "/" : "en/" + nodeId + "/";
                 byte[] prefix = bytes(p);
                 for (it.seek(bytes(p + seqKey(afterSeq + 1))); it.isValid() && startsWith(it.key(), prefix) && out.size() < max; it.next()) {
                     String seq = new String(it.key(), prefix.length, it.key().length - prefix.length, StandardCharsets.UTF_8);
                     byte[] v = db.get(bytes("e/" + seq));
-                    if (v != null) out.add(Event.parseFrom(v));
+                    if (v == null) continue;
+                    Event e = Event.parseFrom(v);
+                    if (byJob && byNode && !EventKeys.nodeIds(e).contains(nodeId)) continue;
+                    out.add(e);
                 }
             } else {
                 byte[] prefix = bytes("e/");
