@@ -23,6 +23,7 @@ import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,17 +92,30 @@ public final class CardinalStateMachine extends BaseStateMachine {
         storage.init(raftStorage);
         smDir = raftStorage.getStorageDir().getStateMachineDir().toPath();
         Path db = smDir.resolve("db");
-        if (!Files.exists(db) && storage.getLatestSnapshot() != null) {
-            restoreFromSnapshot();
-        } else {
-            openStore();
+        getLifeCycle().startAndTransition(() -> {
+            if (!Files.exists(db) && storage.getLatestSnapshot() != null) {
+                restoreFromSnapshot();
+            } else {
+                openStore();
+            }
+        });
+    }
+
+    /** Ratis pauses the state machine before it installs a leader's snapshot, then calls {@link #reinitialize()}. */
+    @Override
+    public void pause() {
+        if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+            getLifeCycle().transition(LifeCycle.State.PAUSING);
+            getLifeCycle().transition(LifeCycle.State.PAUSED);
         }
     }
 
     @Override
     public void reinitialize() throws IOException {
         // A snapshot was installed from the leader: replace the store with it.
+        getLifeCycle().transition(LifeCycle.State.STARTING);
         restoreFromSnapshot();
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
     }
 
     private void restoreFromSnapshot() throws IOException {

@@ -54,7 +54,7 @@ public final class Replica implements AutoCloseable {
     /** How this replica runs. */
     public record Settings(String id, Path dataDir, List<Member> peers, long snapshotEveryEntries,
                            int electionTimeoutMinMillis, int electionTimeoutMaxMillis, long minFreeDiskMiB,
-                           long readTimeoutMillis) {
+                           long readTimeoutMillis, long logSegmentSizeKiB) {
         public Settings {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(dataDir, "dataDir");
@@ -62,6 +62,7 @@ public final class Replica implements AutoCloseable {
             if (peers.stream().noneMatch(p -> p.getId().equals(id))) {
                 throw new IllegalArgumentException("peers must include this replica's id " + id);
             }
+            if (logSegmentSizeKiB < 16) throw new IllegalArgumentException("logSegmentSizeKiB must be >= 16");
             if (snapshotEveryEntries < 1) throw new IllegalArgumentException("snapshotEveryEntries must be >= 1");
             if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
                 throw new IllegalArgumentException("election timeouts: need 50 <= min < max, got " + electionTimeoutMinMillis
@@ -120,14 +121,18 @@ public final class Replica implements AutoCloseable {
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionTimeoutMaxMillis(), TimeUnit.MILLISECONDS));
         // fsync on: the log is forced before an entry counts towards a majority.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        // The log is purged by whole closed segments: small segments let a snapshot free the log behind it sooner.
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(s.logSegmentSizeKiB() + "KB"));
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
-        RaftServerConfigKeys.Log.setPurgeGap(p, 1024);
+        RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, s.snapshotEveryEntries()));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotEveryEntries());
         RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, s.snapshotEveryEntries()));
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+        // Ratis' default backs off to 5 s between tries once a follower has been down for ~30 tries, and an
+        // INCONSISTENCY reply counts as one, so a follower coming back would crawl. Retry every 200 ms instead.
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 50ms,20, 200ms,100000000");
         RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
         RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.readTimeoutMillis(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(2000, TimeUnit.MILLISECONDS));

@@ -70,7 +70,8 @@ public final class ServerMain {
         new JvmThreadMetrics().bindTo(metrics);
         new ProcessorMetrics().bindTo(metrics);
         Replica.Settings settings = new Replica.Settings(config.id, dataDir, config.members(), config.snapshotEveryEntries,
-                config.electionTimeoutMinMillis, config.electionTimeoutMaxMillis, config.minFreeDiskMiB, config.readTimeoutMillis);
+                config.electionTimeoutMinMillis, config.electionTimeoutMaxMillis, config.minFreeDiskMiB, config.readTimeoutMillis,
+                config.logSegmentSizeKiB);
         Replica replica = Replica.start(settings, FirstFitPolicy::new, (message, cause) -> {
             LOG.error("FATAL: {}", message, cause);
             try {

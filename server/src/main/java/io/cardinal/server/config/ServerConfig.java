@@ -34,6 +34,7 @@ public final class ServerConfig {
     public int electionTimeoutMinMillis = 500;
     public int electionTimeoutMaxMillis = 1_000;
     public long readTimeoutMillis = 5_000;
+    public long logSegmentSizeKiB = 8192;
     public boolean join = false;
 
     public static ServerConfig load(Path file) throws ConfigException {
@@ -83,6 +84,7 @@ public final class ServerConfig {
         if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
             throw new ConfigException(file + ": electionTimeoutMinMillis/electionTimeoutMaxMillis: need 50 <= min < max");
         }
+        if (logSegmentSizeKiB < 16) throw new ConfigException(file + ": logSegmentSizeKiB: must be >= 16");
         if (readTimeoutMillis < 100) throw new ConfigException(file + ": readTimeoutMillis: must be >= 100");
     }
 

@@ -13,7 +13,7 @@ class SnapshotInstallTest {
     @Test
     void wipedReplicaCatchesUpBySnapshot() throws Exception {
         Path dir = LocalCluster.freshDir("snapshot-install");
-        try (LocalCluster c = LocalCluster.start(dir, 3, "snapshotEveryEntries: 50\n")) {
+        try (LocalCluster c = LocalCluster.start(dir, 3, "snapshotEveryEntries: 50\nlogSegmentSizeKiB: 16\n")) {
             String leader = c.awaitLeader(60_000);
             assertEquals(200, c.post(leader, "/v1/nodes", "{\"nodeId\":\"a\",\"supernodeId\":\"s\",\"cardCount\":8,\"cardModel\":\"H100\"}").status());
             submit(c, leader, 0, 150);
