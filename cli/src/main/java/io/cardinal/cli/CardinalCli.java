@@ -25,12 +25,14 @@ import picocli.CommandLine.ScopeType;
 
 /** {@code cardinal}: the admin CLI. Talks to any replica over the HTTP API (docs/http-api.md). */
 @Command(name = "cardinal",
+    // INHERIT: every subcommand, the mounted `sim` too, gets --help/--version.
+    scope = ScopeType.INHERIT,
     mixinStandardHelpOptions = true,
     versionProvider = CardinalCli.Version.class,
     description = "Admin CLI of the Cardinal control plane.",
     footer = {"", "Exit codes: 0 ok, 1 refused or invalid (HTTP 4xx, bad spec, bad flags), 2 unreachable "
         + "(no server answered, or 503).",
-        "Servers: --servers or CARDINAL_SERVERS, e.g. 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003"},
+        "Servers: --servers or $CARDINAL_SERVERS, as host:port,host:port,..."},
     subcommands = {
         ClusterCommand.class,
         LeaderCommand.class,
@@ -69,6 +71,17 @@ public final class CardinalCli implements Callable<Integer> {
 
   /** Runs one command line and returns its exit code; never throws, never exits. */
   public static int run(CliContext context, String... args) {
+    try {
+      return execute(context, args);
+    } catch (RuntimeException | LinkageError e) {
+      // Only a broken installation gets here (e.g. a missing class while picocli builds the command tree).
+      context.err().println("cardinal: cannot start: " + e + ". Is the distribution complete? Rebuild it with "
+          + "'mvn -DskipTests install'.");
+      return ExitCodes.INVALID;
+    }
+  }
+
+  private static int execute(CliContext context, String... args) {
     CardinalCli root = new CardinalCli(context);
     CommandLine cmd = new CommandLine(root);
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
