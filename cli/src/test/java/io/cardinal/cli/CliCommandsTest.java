@@ -253,6 +253,18 @@ class CliCommandsTest {
   }
 
   @Test
+  void jobSubmitDryRunPrintsTheNormalizedSpecOnly() throws Exception {
+    Path spec = Files.writeString(tmp.resolve("job.yaml"), SPEC);
+    Cli.Result r = cli.run("job", "submit", "-f", spec.toString(), "--dry-run");
+    assertEquals(0, r.exit(), r.toString());
+    assertEquals(JobSpecParser.parse(SPEC), JobSpecParser.parse(r.out()));
+    assertTrue(r.out().contains("supernode: \"preferred\"") && r.out().contains("LR: \"0.001\""), r.out());
+    Cli.Result json = cli.run("job", "submit", "-f", spec.toString(), "--dry-run", "-o", "json");
+    assertEquals(JSON.readTree(JobSpecParser.toJson(JobSpecParser.parse(SPEC))), JSON.readTree(json.out()));
+    assertEquals(List.of(), stub.requests());
+  }
+
+  @Test
   void jobSubmitRetriesTheSameKeyAfter503() throws Exception {
     Path spec = Files.writeString(tmp.resolve("job.yaml"), SPEC);
     stub.on("POST /v1/jobs",

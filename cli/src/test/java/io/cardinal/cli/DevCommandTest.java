@@ -93,9 +93,7 @@ class DevCommandTest {
     Cli.Result kill = cli.run("dev", "kill", "--dir", dir.toString(), "--id", "n2", "--signal", "KILL");
     assertEquals(0, kill.exit(), kill.toString());
     assertEquals("sent KILL to n2 (pid " + oldPid + ")\n", kill.out());
-    assertTrue(ReplicaProcesses.awaitExit(ProcessHandle.of(oldPid).orElseThrow(), Duration.ofSeconds(5))
-        || ProcessHandle.of(oldPid).isEmpty());
-    assertTrue(ReplicaProcesses.live(n2).isEmpty());
+    awaitDead(n2);
     assertEquals(1, cli.run("dev", "kill", "--dir", dir.toString(), "--id", "n2").exit(), "not running any more");
 
     Cli.Result up = cli.run("dev", "up", "--dir", dir.toString(), "--replicas", "5");

@@ -59,7 +59,7 @@ class EventsCommandTest {
 
     Cli.Result yaml = cli.run("-o", "yaml", "events");
     assertEquals(2, yaml.out().lines().filter("---"::equals).count(), yaml.out());
-    assertTrue(yaml.out().contains("type: JobPlaced") && yaml.out().contains("reason: bad fan"), yaml.out());
+    assertTrue(yaml.out().contains("type: \"JobPlaced\"") && yaml.out().contains("reason: \"bad fan\""), yaml.out());
   }
 
   @Test

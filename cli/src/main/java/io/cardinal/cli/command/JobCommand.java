@@ -52,7 +52,7 @@ public final class JobCommand {
       String json = JobSpecParser.toJson(spec);
       if (dryRun) {
         JsonNode doc = Output.parse(json);
-        output().print(doc, out -> out.print(JobSpecParser.toYaml(spec).replaceFirst("^---\\s*\\n", "")));
+        output().print(doc, out -> out.print(JobSpecParser.toYaml(spec)));
         return;
       }
       String key = idempotencyKey != null ? idempotencyKey : UUID.randomUUID().toString();

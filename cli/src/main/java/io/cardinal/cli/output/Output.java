@@ -19,9 +19,9 @@ import java.util.function.Consumer;
 public final class Output {
   public static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  // Strings stay quoted: with minimal quoting a value such as "1e3" or "0x10" would read back as a number.
   private static final ObjectMapper YAML = new YAMLMapper().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-      .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS);
+      .disable(YAMLGenerator.Feature.MINIMIZE_QUOTES);
 
   private final OutputFormat format;
   private final PrintStream out;
