@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.cardinal.protocol.v1.EnvVar;
 import io.cardinal.protocol.v1.JobSpec;
@@ -85,7 +86,10 @@ public final class JobSpecParser {
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .enable(SerializationFeature.INDENT_OUTPUT);
-  private static final ObjectMapper YAML = new YAMLMapper(new YAMLFactory())
+  private static final ObjectMapper YAML = new YAMLMapper(new YAMLFactory()
+      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+      // Every string quoted: minimal quoting leaves "1e3" or "0x10" bare, and they would read back as numbers.
+      .disable(YAMLGenerator.Feature.MINIMIZE_QUOTES))
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       // A second "---" document would otherwise be ignored silently.
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

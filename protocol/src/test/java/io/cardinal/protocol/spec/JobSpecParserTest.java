@@ -91,7 +91,9 @@ class JobSpecParserTest {
   @Test
   void toJsonRoundTrips() {
     for (String doc : List.of(FULL, MINIMAL, MINIMAL.replace("command: [run]", "command: 'a && b'"),
-        MINIMAL + "cardModel: [A, \"Ascend 910B\"]\ntopology: {supernode: any, maxSupernodes: 4}\n")) {
+        MINIMAL + "cardModel: [A, \"Ascend 910B\"]\ntopology: {supernode: any, maxSupernodes: 4}\n",
+        MINIMAL.replace("command: [run]", "command: [run, '1000', 'yes', '~', 'null', '#x', 'a: b', '']")
+            + "env: {A: 'yes', B: 'null', C: '010', D: '', E: 'true', F: '1e3', G: \"multi\\nline\"}\n")) {
       JobSpec spec = JobSpecParser.parse(doc);
       String json = JobSpecParser.toJson(spec);
       assertEquals(spec, JobSpecParser.parse(json), json);
