@@ -1,5 +1,7 @@
 package io.cardinal.server.it;
 
+import io.cardinal.chaos.harness.LocalCluster;
+
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

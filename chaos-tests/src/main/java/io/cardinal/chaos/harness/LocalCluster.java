@@ -1,4 +1,4 @@
-package io.cardinal.server.it;
+package io.cardinal.chaos.harness;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,8 +22,10 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
- * Real cardinal-server processes on loopback for integration tests: each replica is its own JVM with its own data
- * dir, started from this JVM's classpath. Every wait is bounded.
+ * Real cardinal-server processes on loopback: each replica is its own JVM with its own data dir. Used by the
+ * integration tests, the commit benchmark and the chaos suite. The server classpath is this JVM's unless the
+ * system property {@code cardinal.server.classpath} (or {@code dist/target/cardinal/lib/*}) says otherwise.
+ * Every wait is bounded.
  */
 public final class LocalCluster implements AutoCloseable {
     public static final ObjectMapper JSON = new ObjectMapper();
@@ -85,7 +87,7 @@ public final class LocalCluster implements AutoCloseable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(JVM_FLAGS);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(System.getProperty("cardinal.server.classpath", System.getProperty("java.class.path")));
         cmd.add("io.cardinal.server.ServerMain");
         cmd.add("--config");
         cmd.add(dir.resolve(id).resolve("server.yaml").toString());
