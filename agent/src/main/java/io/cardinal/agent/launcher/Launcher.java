@@ -10,9 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -131,20 +129,38 @@ public final class Launcher {
     }
   }
 
+  /**
+   * Polls rather than using onExit: for processes that are not our children (a worker's own
+   * children) the JDK polls with a growing delay, which would stretch every kill by a second or more.
+   */
   private static boolean waitFor(ProcessHandle h, long nanos) {
-    if (!h.isAlive()) {
-      return true;
+    long deadline = System.nanoTime() + nanos;
+    while (h.isAlive() && !isZombie(h.pid())) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      try {
+        Thread.sleep(Math.max(1, Math.min(10, TimeUnit.NANOSECONDS.toMillis(left))));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return !h.isAlive();
+      }
     }
+    return true;
+  }
+
+  /**
+   * A zombie has exited and holds nothing (no memory, no device) but stays "alive" to the JDK until
+   * its parent reaps it, and an orphaned grandchild's new parent (a container's init) may take seconds.
+   */
+  public static boolean isZombie(long pid) {
     try {
-      h.onExit().get(nanos, TimeUnit.NANOSECONDS);
-      return true;
-    } catch (TimeoutException e) {
-      return !h.isAlive();
-    } catch (ExecutionException e) {
-      return !h.isAlive();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return !h.isAlive();
+      String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+      int close = stat.lastIndexOf(')');
+      return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+    } catch (java.io.IOException | RuntimeException e) {
+      return false; // no /proc (not Linux) or already gone: isAlive decides
     }
   }
 
