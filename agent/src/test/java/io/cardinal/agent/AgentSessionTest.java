@@ -95,6 +95,23 @@ class AgentSessionTest {
   }
 
   @Test
+  void deadServersAreSkippedWithBackoff(@TempDir Path dir) throws Exception {
+    int dead;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      dead = s.getLocalPort(); // closed again: connections to it are refused
+    }
+    try (FakeGateway gw = new FakeGateway();
+        Agent agent = new Agent(TestSupport.config("n1", "sn1", gw, dir)
+            .withServers(java.util.List.of(new HostPort("127.0.0.1", dead), gw.address())))) {
+      agent.start();
+      gw.await(r -> r.frame().hasInventory(), WAIT_MILLIS);
+      gw.close(); // the "leader" dies: the agent keeps trying both, with backoff, and does not stop
+      TestSupport.waitUntil("session lost", () -> agent.sessionState() != io.cardinal.agent.net.ServerSession.State.ESTABLISHED);
+      assertFalse(agent.fatal().isDone());
+    }
+  }
+
+  @Test
   void garbageAndOversizedFramesDropTheConnectionAndTheAgentReconnects(@TempDir Path dir) throws Exception {
     try (TestSupport.LogCapture logs = new TestSupport.LogCapture();
         FakeGateway gw = new FakeGateway();

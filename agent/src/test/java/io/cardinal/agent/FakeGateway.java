@@ -178,6 +178,9 @@ final class FakeGateway implements AutoCloseable {
 
   @Override
   public void close() {
+    if (group.isShuttingDown()) {
+      return;
+    }
     server.close().syncUninterruptibly();
     sessions.values().forEach(Channel::close);
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
