@@ -91,6 +91,7 @@ public final class Agent implements AutoCloseable {
   private final ScheduledExecutorService stateThread;
   private final ThreadPoolExecutor io;
   private final ThreadPoolExecutor replicator;
+  private final ThreadPoolExecutor peerSenders;
   private final EventLoopGroup group;
   private final ShardStore store;
   private final Outbox outbox;
@@ -170,12 +171,16 @@ public final class Agent implements AutoCloseable {
     this.io = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(IO_QUEUE), named("agent-io"));
     this.replicator = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(IO_QUEUE),
         named("agent-replicator"));
+    // Serving ShardGet has its own pool: if it shared agent-io with restores, two agents restoring
+    // from each other could each block all their I/O threads waiting on the other.
+    this.peerSenders = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
+        named("agent-peer-send"));
     this.group = new MultiThreadIoEventLoopGroup(2, named("agent-net"), NioIoHandler.newFactory());
     this.store = new ShardStore(dataDir, config.keepCheckpoints(), config.fsyncShards());
     this.outbox = new Outbox(dataDir.resolve("outbox"), config.nodeId());
     this.attemptLog = new AttemptLog(dataDir.resolve("attempts.log"));
     this.launcher = new Launcher(attemptLog);
-    this.peerServer = new PeerServer(config.nodeId(), store, io, config.shardTransferTimeoutMillis());
+    this.peerServer = new PeerServer(config.nodeId(), store, peerSenders, config.shardTransferTimeoutMillis());
     this.peerClient = new PeerClient(group, config.nodeId(), store, config.connectTimeoutMillis(),
         config.shardTransferTimeoutMillis());
     this.checkpointApi = new CheckpointApi(this::onCheckpointApi);
@@ -961,6 +966,7 @@ public final class Agent implements AutoCloseable {
     stateThread.shutdownNow();
     io.shutdownNow();
     replicator.shutdownNow();
+    peerSenders.shutdownNow();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3000);
     log.info("agent {} stopped", config.nodeId());
   }

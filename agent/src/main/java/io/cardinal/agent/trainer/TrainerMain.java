@@ -46,6 +46,8 @@ public final class TrainerMain {
   private final int rank;
   private final int worldSize;
   private AgentClient agent;
+  private volatile long currentStep;
+  private volatile boolean finished;
 
   private TrainerMain(Map<String, String> opts) {
     this.opts = opts;
@@ -66,8 +68,15 @@ public final class TrainerMain {
       opts.put("TRAINER_" + name, a.substring(a.indexOf('=') + 1));
     }
     int code;
+    TrainerMain trainer = new TrainerMain(opts);
+    // SIGTERM (the agent stopping a superseded attempt) runs shutdown hooks; say where we were.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (!trainer.finished) {
+        say("terminated at step " + trainer.currentStep + " (SIGTERM)");
+      }
+    }));
     try {
-      code = new TrainerMain(opts).run();
+      code = trainer.run();
     } catch (IllegalArgumentException e) {
       say("cardinal-trainer: " + e.getMessage());
       code = 2;
@@ -75,6 +84,7 @@ public final class TrainerMain {
       say("cardinal-trainer: I/O error: " + e);
       code = 1;
     }
+    trainer.finished = true;
     System.exit(code);
   }
 
@@ -136,6 +146,7 @@ public final class TrainerMain {
       }
       say("restored step " + restoreStep + " from " + restorePath);
       step = restoreStep;
+      currentStep = step;
     }
     long periodNanos = (long) (1e9 / stepsPerSec);
     long next = System.nanoTime();
@@ -147,6 +158,7 @@ public final class TrainerMain {
         LockSupport.parkNanos(wait);
       }
       step++;
+      currentStep = step;
       if (failsHere && step == failAt) {
         say("failing at step " + step + " as told (TRAINER_FAIL_AT_STEP)");
         return 3;
