@@ -1,0 +1,335 @@
+package io.cardinal.agent.net;
+
+import io.cardinal.agent.config.AgentConfig;
+import io.cardinal.agent.config.HostPort;
+import io.cardinal.protocol.v1.AgentFrame;
+import io.cardinal.protocol.v1.Hello;
+import io.cardinal.protocol.v1.ProbeReply;
+import io.cardinal.protocol.v1.Redirect;
+import io.cardinal.protocol.v1.Refused;
+import io.cardinal.protocol.v1.Welcome;
+import io.cardinal.protocol.wire.Frames;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's session with the server's agent gateway. States: DISCONNECTED -> CONNECTING ->
+ * HELLO_SENT -> ESTABLISHED (on Welcome). A Redirect sends it straight to the named leader; a Refused
+ * closes it (and is fatal for an incompatible version); losing the connection, or hearing nothing from
+ * the server for sessionTimeoutMillis, goes back to DISCONNECTED and reconnects after a jittered
+ * exponential backoff, trying the configured servers in turn.
+ *
+ * <p>All session state is confined to one event loop; the listener is called on that loop and must
+ * hand work to its own thread.
+ */
+public final class ServerSession implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
+  /** Redirects followed in a row without a Welcome before backing off (two servers pointing at each other). */
+  private static final int MAX_REDIRECT_HOPS = 5;
+
+  public enum State { DISCONNECTED, CONNECTING, HELLO_SENT, ESTABLISHED, CLOSED }
+
+  /** What the agent does with the session; called on the session's event loop. */
+  public interface Listener {
+    Hello hello();
+
+    void onEstablished(Welcome welcome, Link link);
+
+    void onFrame(AgentFrame frame, Link link);
+
+    void onLost(String reason);
+
+    /** The server refused us for good (incompatible protocol version). The agent should exit. */
+    void onFatal(String reason);
+  }
+
+  /** An established session, for sending frames from any thread. */
+  public interface Link {
+    boolean send(AgentFrame frame);
+
+    String server();
+
+    /** Starts sending listener heartbeats every intervalMillis on this link, until it closes. */
+    void startHeartbeats(long intervalMillis, LongFunction<AgentFrame> heartbeat);
+  }
+
+  private final AgentConfig config;
+  private final EventLoop loop;
+  private final Listener listener;
+  private final List<HostPort> servers;
+  private int nextServer;
+  private HostPort redirectTarget;
+  private int redirectHops;
+  private long backoffMillis;
+  private volatile State state = State.DISCONNECTED;
+  private volatile String server = "";
+  private Channel channel;
+  private boolean closed;
+
+  public ServerSession(AgentConfig config, EventLoop loop, Listener listener) {
+    if (config.servers().isEmpty()) {
+      throw new IllegalArgumentException("no servers configured");
+    }
+    this.config = config;
+    this.loop = loop;
+    this.listener = listener;
+    this.servers = config.servers();
+    this.backoffMillis = config.backoffMinMillis();
+  }
+
+  public State state() {
+    return state;
+  }
+
+  public String server() {
+    return server;
+  }
+
+  public void start() {
+    loop.execute(this::connect);
+  }
+
+  @Override
+  public void close() {
+    loop.submit(() -> {
+      closed = true;
+      state = State.CLOSED;
+      if (channel != null) {
+        channel.close();
+      }
+    }).awaitUninterruptibly(2000);
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    HostPort target;
+    if (redirectTarget != null) {
+      target = redirectTarget;
+      redirectTarget = null;
+    } else {
+      target = servers.get(nextServer);
+      nextServer = (nextServer + 1) % servers.size();
+    }
+    state = State.CONNECTING;
+    server = target.toString();
+    new Bootstrap().group(loop).channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeoutMillis())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline().addLast(new IdleStateHandler(config.sessionTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
+            Frames.addCodec(ch.pipeline());
+            ch.pipeline().addLast(new Handler(target));
+          }
+        }).connect(target.toSocketAddress()).addListener(f -> {
+          if (!f.isSuccess()) {
+            log.info("cannot connect to server {}: {}", target, f.cause() == null ? "?" : f.cause().getMessage());
+            scheduleReconnect();
+          }
+        });
+  }
+
+  private void scheduleReconnect() {
+    if (closed) {
+      return;
+    }
+    state = State.DISCONNECTED;
+    long delay;
+    if (redirectTarget != null && redirectHops <= MAX_REDIRECT_HOPS) {
+      delay = 0; // go to the leader right away
+    } else {
+      redirectTarget = null;
+      redirectHops = 0;
+      // Full jitter over [backoff/2, backoff]: agents that lost the same leader do not reconnect in step.
+      delay = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
+      backoffMillis = Math.min(config.backoffMaxMillis(), backoffMillis * 2);
+    }
+    loop.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private final class Handler extends SimpleChannelInboundHandler<AgentFrame> implements Link {
+    private final HostPort target;
+    private Channel ch;
+    private boolean established;
+    private String closeReason = "connection closed";
+    private ScheduledFuture<?> heartbeats;
+    private long heartbeatSeq;
+
+    Handler(HostPort target) {
+      this.target = target;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ch = ctx.channel();
+      channel = ch;
+      if (closed) {
+        ch.close();
+        return;
+      }
+      state = State.HELLO_SENT;
+      ctx.writeAndFlush(AgentFrame.newBuilder().setHello(listener.hello()).build());
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, AgentFrame frame) {
+      switch (frame.getBodyCase()) {
+        case WELCOME -> onWelcome(ctx, frame.getWelcome());
+        case REDIRECT -> onRedirect(ctx, frame.getRedirect());
+        case REFUSED -> onRefused(ctx, frame.getRefused());
+        case PROBE -> ctx.writeAndFlush(AgentFrame.newBuilder().setProbeReply(ProbeReply.newBuilder()
+            .setNonce(frame.getProbe().getNonce()).setSentAtMillis(frame.getProbe().getSentAtMillis())
+            .setNodeId(config.nodeId())).build());
+        case ACK, ASSIGN, STOP, FENCE, FAIL_CARD -> {
+          if (!established) {
+            protocolError(ctx, frame.getBodyCase() + " before Welcome");
+            return;
+          }
+          listener.onFrame(frame, this);
+        }
+        default -> protocolError(ctx, "unexpected " + frame.getBodyCase() + " from the server");
+      }
+    }
+
+    private void onWelcome(ChannelHandlerContext ctx, Welcome w) {
+      if (established) {
+        protocolError(ctx, "second Welcome on one session");
+        return;
+      }
+      established = true;
+      state = State.ESTABLISHED;
+      backoffMillis = config.backoffMinMillis();
+      redirectHops = 0;
+      log.info("session {} established with server {} (leader {}, node epoch {})", w.getSessionId(), target,
+          w.getLeaderId(), w.getNodeEpoch());
+      listener.onEstablished(w, this);
+    }
+
+    private void onRedirect(ChannelHandlerContext ctx, Redirect r) {
+      if (r.getLeaderAddress().isEmpty()) {
+        closeReason = "server " + target + " is not the leader and knows no leader (" + r.getReason() + ")";
+      } else {
+        try {
+          redirectTarget = HostPort.parse(r.getLeaderAddress());
+          redirectHops++;
+          closeReason = "redirected by " + target + " to leader " + r.getLeaderId() + " at " + redirectTarget;
+        } catch (IllegalArgumentException e) {
+          closeReason = "server " + target + " sent a bad redirect address '" + r.getLeaderAddress() + "'";
+        }
+      }
+      log.info("{}", closeReason);
+      ctx.close();
+    }
+
+    private void onRefused(ChannelHandlerContext ctx, Refused r) {
+      closeReason = "server " + target + " refused this agent: " + r.getCode() + ": " + r.getMessage();
+      if ("version".equals(r.getCode())) {
+        String reason = closeReason + " (agent speaks protocol version " + Frames.PROTOCOL_VERSION
+            + ", server speaks " + r.getServerProtocolVersion() + ")";
+        log.error("{}; upgrade the agent or the server so both speak one version", reason);
+        closed = true;
+        state = State.CLOSED;
+        ctx.close();
+        listener.onFatal(reason);
+        return;
+      }
+      log.error("{}", closeReason);
+      ctx.close();
+    }
+
+    private void protocolError(ChannelHandlerContext ctx, String what) {
+      closeReason = "protocol error from server " + target + ": " + what;
+      log.warn("dropping connection to server {}: {}", target, what);
+      ctx.close();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        closeReason = "no frame from server " + target + " for " + config.sessionTimeoutMillis() + " ms";
+        log.warn("{}; closing the session", closeReason);
+        ctx.close();
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (Frames.isFramingError(cause)) {
+        closeReason = "bad input from server " + target + ": " + Frames.explain(cause);
+        log.warn("dropping connection to server {}: {}", target, Frames.explain(cause));
+      } else {
+        closeReason = "connection to server " + target + " failed: " + cause;
+        log.warn("{}", closeReason);
+      }
+      ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (heartbeats != null) {
+        heartbeats.cancel(false);
+      }
+      if (channel == ch) {
+        channel = null;
+      }
+      if (established) {
+        log.info("session with server {} lost: {}", target, closeReason);
+        listener.onLost(closeReason);
+      }
+      scheduleReconnect();
+    }
+
+    @Override
+    public boolean send(AgentFrame frame) {
+      Channel c = ch;
+      if (c == null || !c.isActive()) {
+        return false;
+      }
+      c.writeAndFlush(frame).addListener(f -> {
+        if (!f.isSuccess() && c.isActive()) {
+          log.warn("sending {} to {} failed: {}", frame.getBodyCase(), target, String.valueOf(f.cause()));
+        }
+      });
+      return true;
+    }
+
+    @Override
+    public String server() {
+      return target.toString();
+    }
+
+    @Override
+    public void startHeartbeats(long intervalMillis, LongFunction<AgentFrame> heartbeat) {
+      Channel c = ch;
+      c.eventLoop().execute(() -> {
+        if (!c.isActive() || heartbeats != null) {
+          return;
+        }
+        heartbeats = c.eventLoop().scheduleAtFixedRate(() -> {
+          if (c.isActive()) {
+            c.writeAndFlush(heartbeat.apply(++heartbeatSeq));
+          }
+        }, 0, intervalMillis, TimeUnit.MILLISECONDS);
+      });
+    }
+  }
+}
