@@ -3,6 +3,7 @@ package io.cardinal.server;
 import io.cardinal.allocator.policy.FirstFitPolicy;
 import io.cardinal.consensus.Replica;
 import io.cardinal.server.config.ServerConfig;
+import io.cardinal.server.gateway.AgentGateway;
 import io.cardinal.server.http.Api;
 import io.cardinal.server.http.HttpServer;
 import io.micrometer.core.instrument.Gauge;
@@ -87,6 +88,16 @@ public final class ServerMain {
         Gauge.builder("cardinal.applied.index", replica, r -> r.stateMachine().appliedIndex()).register(metrics);
         Gauge.builder("cardinal.leader", replica, r -> r.controller().ready() ? 1 : 0).register(metrics);
         Api api = new Api(replica, config, metrics, metrics::scrape);
+        AgentGateway gateway = new AgentGateway(replica, api::members, metrics, config.heartbeatTtlMillis);
+        api.attachGateway(gateway);
+        replica.stateMachine().addListener(gateway);
+        String agentAddress = config.self().agentAddress;
+        if (agentAddress != null && !agentAddress.isEmpty()) {
+            int a = agentAddress.lastIndexOf(':');
+            gateway.start(new InetSocketAddress(agentAddress.substring(0, a), Integer.parseInt(agentAddress.substring(a + 1))));
+        } else {
+            LOG.info("no agentAddress configured for {}: agents cannot connect to this replica", config.id);
+        }
         HttpServer http = new HttpServer(api);
         replica.stateMachine().addListener(http);
         replica.stateMachine().addListener((index, events) -> metrics.counter("cardinal.events.applied").increment(events.size()));
@@ -97,6 +108,7 @@ public final class ServerMain {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("replica {} shutting down", config.id);
             http.close();
+            gateway.close();
             try {
                 replica.close();
             } catch (IOException e) {

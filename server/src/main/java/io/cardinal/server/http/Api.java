@@ -77,8 +77,14 @@ public final class Api {
         this.metricsText = metricsText;
     }
 
+    private volatile io.cardinal.server.gateway.AgentGateway gateway;
+
     public Replica replica() {
         return replica;
+    }
+
+    public void attachGateway(io.cardinal.server.gateway.AgentGateway gateway) {
+        this.gateway = gateway;
     }
 
     /** A request as the router sees it. */
@@ -183,6 +189,12 @@ public final class Api {
                     }
                 }
                 break;
+            case "incidents":
+                if (m.equals("GET") && p.length == 3) {
+                    return read(Query.newBuilder().setListIncidents(io.cardinal.protocol.v1.ListIncidents.newBuilder()
+                            .setJobId(r.param("job")).setLimit((int) Math.min(10_000, r.longParam("limit", 1000)))).build(), stale);
+                }
+                break;
             case "events":
                 if (m.equals("GET") && p.length == 3) {
                     return read(Query.newBuilder().setListEvents(ListEvents.newBuilder().setJobId(r.param("job")).setNodeId(r.param("node"))
@@ -206,11 +218,7 @@ public final class Api {
                 break;
             case "debug":
                 if (m.equals("POST") && p.length == 4 && p[3].equals("fail-card")) {
-                    ObjectNode b = Bodies.object(r.body(), Set.of("nodeId", "card", "reason", "healthy"));
-                    boolean healthy = b.has("healthy") && b.get("healthy").asBoolean();
-                    return write(r, command(r).setReportCardHealth(ReportCardHealth.newBuilder()
-                            .setCard(CardRef.newBuilder().setNodeId(Bodies.text(b, "nodeId", true)).setIndex((int) Bodies.number(b, "card", -1)))
-                            .setHealthy(healthy).setReason(b.has("reason") ? Bodies.text(b, "reason", false) : "injected by cardinal debug fail-card")));
+                    return failCard(r);
                 }
                 break;
             default:
@@ -275,6 +283,32 @@ public final class Api {
         return write(r, command(r).setRegisterNode(n), 200);
     }
 
+    /**
+     * Fault injection. When the leader has a session with the node's agent, the agent is told to fail the card, so
+     * the failure travels the real path (agent report, then the controller); otherwise the card is marked directly.
+     */
+    private CompletableFuture<Response> failCard(Request r) {
+        ObjectNode b = Bodies.object(r.body(), Set.of("nodeId", "card", "reason", "healthy"));
+        String nodeId = Bodies.text(b, "nodeId", true);
+        long card = Bodies.number(b, "card", -1);
+        if (card < 0 || card > 1023) throw ApiException.invalid("card: a card index 0..1023, got " + card);
+        boolean healthy = b.has("healthy") && b.get("healthy").asBoolean();
+        String reason = b.has("reason") ? Bodies.text(b, "reason", false) : "injected by cardinal debug fail-card";
+        Command.Builder direct = command(r).setReportCardHealth(ReportCardHealth.newBuilder()
+                .setCard(CardRef.newBuilder().setNodeId(nodeId).setIndex((int) card)).setHealthy(healthy).setReason(reason)
+                .setDetectedMs(System.currentTimeMillis()));
+        if (!replica.controller().ready() || gateway == null) return write(r, direct);
+        return gateway.failCard(nodeId, (int) card, healthy, reason).thenCompose(viaAgent -> {
+            if (!viaAgent) return write(r, direct);
+            ObjectNode o = Views.JSON.createObjectNode();
+            o.put("nodeId", nodeId);
+            o.put("card", card);
+            o.put("via", "agent");
+            o.put("message", "the agent of " + nodeId + " was told to fail card " + card + "; it reports the failure itself");
+            return done(Response.json(200, o));
+        });
+    }
+
     private CompletableFuture<Response> write(Request r, Command.Builder cmd) {
         return write(r, cmd, 200);
     }
@@ -303,6 +337,7 @@ public final class Api {
         o.put("duplicate", reply.getDuplicate());
         o.put("logIndex", reply.getLogIndex());
         o.put("events", reply.getEvents());
+        if (reply.getEpoch() > 0) o.put("epoch", reply.getEpoch());
         if (!reply.getMessage().isEmpty()) o.put("message", reply.getMessage());
         return Response.json(reply.getDuplicate() ? 200 : okStatus, o);
     }
@@ -352,7 +387,7 @@ public final class Api {
         return null;
     }
 
-    List<Member> members() {
+    public List<Member> members() {
         List<Member> fromState = new ArrayList<>();
         replica.stateMachine().read(s -> fromState.addAll(s.members()));
         Map<String, Member> all = new LinkedHashMap<>();

@@ -11,7 +11,9 @@ import io.cardinal.protocol.v1.CardInfo;
 import io.cardinal.protocol.v1.CardRecord;
 import io.cardinal.protocol.v1.Event;
 import io.cardinal.protocol.v1.EventBatch;
+import io.cardinal.protocol.v1.IncidentRecord;
 import io.cardinal.protocol.v1.JobRecord;
+import io.cardinal.protocol.v1.StepProgress;
 import io.cardinal.protocol.v1.JobSpec;
 import io.cardinal.protocol.v1.JobState;
 import io.cardinal.protocol.v1.NodeRecord;
@@ -28,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -38,6 +41,9 @@ import java.util.TreeSet;
  */
 public final class Applier {
     public static final int SCHEMA_VERSION = 1;
+    /** Checkpoint steps collected at once per job; older incomplete ones are dropped. */
+    public static final int MAX_PENDING_STEPS = 16;
+    public static final int MAX_INCIDENTS_PER_JOB = 32;
 
     private static final Map<JobState, Set<JobState>> TRANSITIONS = new LinkedHashMap<>();
 
@@ -205,8 +211,8 @@ public final class Applier {
                     transition(j, JobState.PLACED);
                     requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
                     allocate(j, ev.getAttempt(), ev.getPlacement());
-                    putJob(j.toBuilder().setState(JobState.PLACED).setAttempt(ev.getAttempt()).setPlacement(ev.getPlacement())
-                            .setReason(ev.getReason()).setUpdatedMs(t).build());
+                    putJob(clearProgress(j.toBuilder()).setState(JobState.PLACED).setAttempt(ev.getAttempt())
+                            .setPlacement(ev.getPlacement()).setReason(ev.getReason()).setUpdatedMs(t).build());
                     break;
                 }
                 case JOB_STARTED: {
@@ -214,7 +220,48 @@ public final class Applier {
                     JobRecord j = job(ev.getJobId());
                     requireAttempt(j, ev.getAttempt(), j.getAttempt());
                     transition(j, JobState.RUNNING);
-                    putJob(j.toBuilder().setState(JobState.RUNNING).setReason("").setUpdatedMs(t).build());
+                    JobRecord.Builder jb = j.toBuilder().setState(JobState.RUNNING).setReason("").setUpdatedMs(t);
+                    int last = jb.getIncidentsCount() - 1;
+                    if (last >= 0 && jb.getIncidents(last).getToAttempt() == ev.getAttempt() && jb.getIncidents(last).getRunningMs() == 0) {
+                        jb.setIncidents(last, jb.getIncidents(last).toBuilder().setRunningMs(t).setAssignedMs(ev.getAssignedMs()));
+                    }
+                    putJob(jb.build());
+                    break;
+                }
+                case RANK_STARTED: {
+                    var ev = e.getRankStarted();
+                    JobRecord j = job(ev.getJobId());
+                    requireAttempt(j, ev.getAttempt(), j.getAttempt());
+                    requireRank(j, ev.getRank());
+                    JobRecord.Builder jb = j.toBuilder().clearRanksRunning().addAllRanksRunning(withRank(j.getRanksRunningList(), ev.getRank()));
+                    int last = jb.getIncidentsCount() - 1;
+                    if (!ev.getShardSource().isEmpty() && last >= 0 && jb.getIncidents(last).getToAttempt() == ev.getAttempt()) {
+                        jb.setIncidents(last, jb.getIncidents(last).toBuilder().addShardSources(ev.getRank() + "=" + ev.getShardSource()));
+                    }
+                    putJob(jb.setUpdatedMs(t).build());
+                    break;
+                }
+                case SHARD_DURABLE: {
+                    var ev = e.getShardDurable();
+                    JobRecord j = job(ev.getJobId());
+                    requireAttempt(j, ev.getAttempt(), j.getAttempt());
+                    requireRank(j, ev.getRank());
+                    if (ev.getStep() <= j.getCheckpointStep()) {
+                        throw new InvariantViolation(4, "shard of step " + ev.getStep() + " for " + j.getJobId()
+                                + " is not above the committed checkpoint " + j.getCheckpointStep());
+                    }
+                    putJob(j.toBuilder().clearStepProgress().addAllStepProgress(addShard(j.getStepProgressList(), ev.getStep(), ev.getRank(),
+                            ev.getRank() + "=" + ev.getNodeId() + "," + ev.getBuddyNodeId()))
+                            .setUpdatedMs(t).build());
+                    break;
+                }
+                case RANK_EXITED: {
+                    var ev = e.getRankExited();
+                    JobRecord j = job(ev.getJobId());
+                    requireAttempt(j, ev.getAttempt(), j.getAttempt());
+                    requireRank(j, ev.getRank());
+                    putJob(j.toBuilder().clearRanksSucceeded().addAllRanksSucceeded(withRank(j.getRanksSucceededList(), ev.getRank()))
+                            .setUpdatedMs(t).build());
                     break;
                 }
                 case CHECKPOINT_COMMITTED: {
@@ -225,7 +272,14 @@ public final class Applier {
                         throw new InvariantViolation(4, "checkpoint step of " + j.getJobId() + " must grow: "
                                 + j.getCheckpointStep() + " -> " + ev.getStep());
                     }
-                    putJob(j.toBuilder().setCheckpointStep(ev.getStep()).setUpdatedMs(t).build());
+                    List<StepProgress> keep = new ArrayList<>();
+                    List<String> locations = List.of();
+                    for (StepProgress sp : j.getStepProgressList()) {
+                        if (sp.getStep() > ev.getStep()) keep.add(sp);
+                        if (sp.getStep() == ev.getStep()) locations = sp.getLocationsList();
+                    }
+                    putJob(j.toBuilder().setCheckpointStep(ev.getStep()).clearStepProgress().addAllStepProgress(keep)
+                            .clearRestoreLocations().addAllRestoreLocations(locations).setUpdatedMs(t).build());
                     break;
                 }
                 case JOB_INTERRUPTED: {
@@ -234,8 +288,13 @@ public final class Applier {
                     requireAttempt(j, ev.getAttempt(), j.getAttempt());
                     transition(j, JobState.INTERRUPTED);
                     release(j);
-                    putJob(j.toBuilder().setState(JobState.INTERRUPTED).clearPlacement().setReason(ev.getReason())
-                            .setUpdatedMs(t).build());
+                    JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.INTERRUPTED).clearPlacement()
+                            .setReason(ev.getReason()).setUpdatedMs(t);
+                    if (jb.getIncidentsCount() >= MAX_INCIDENTS_PER_JOB) jb.removeIncidents(0);
+                    jb.addIncidents(IncidentRecord.newBuilder().setFromAttempt(ev.getAttempt()).setReason(ev.getReason())
+                            .setDetectedMs(ev.getDetectedMs() > 0 ? ev.getDetectedMs() : t).setDecidedMs(t)
+                            .setLastStep(ev.getLastStep()).addAllLostCards(ev.getLostCardsList()));
+                    putJob(jb.build());
                     break;
                 }
                 case JOB_RESTARTING: {
@@ -248,9 +307,14 @@ public final class Applier {
                                 + " but its last committed checkpoint is step " + j.getCheckpointStep());
                     }
                     allocate(j, ev.getAttempt(), ev.getPlacement());
-                    putJob(j.toBuilder().setState(JobState.RESTARTING).setAttempt(ev.getAttempt())
+                    JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.RESTARTING).setAttempt(ev.getAttempt())
                             .setPlacement(ev.getPlacement()).setRestoreStep(ev.getRestoreStep())
-                            .setRestarts(j.getRestarts() + 1).setReason(ev.getReason()).setUpdatedMs(t).build());
+                            .setRestarts(j.getRestarts() + 1).setReason(ev.getReason()).setUpdatedMs(t);
+                    int last = jb.getIncidentsCount() - 1;
+                    if (last >= 0 && jb.getIncidents(last).getToAttempt() == 0) {
+                        jb.setIncidents(last, jb.getIncidents(last).toBuilder().setToAttempt(ev.getAttempt()).setRestoreStep(ev.getRestoreStep()));
+                    }
+                    putJob(jb.build());
                     break;
                 }
                 case JOB_PREEMPTED: {
@@ -443,7 +507,36 @@ public final class Applier {
         private void finish(JobRecord j, JobState to, String reason, long t) {
             transition(j, to);
             release(j);
-            putJob(j.toBuilder().setState(to).clearPlacement().setReason(reason).setUpdatedMs(t).build());
+            putJob(clearProgress(j.toBuilder()).setState(to).clearPlacement().setReason(reason).setUpdatedMs(t).build());
+        }
+
+        private static JobRecord.Builder clearProgress(JobRecord.Builder b) {
+            return b.clearRanksRunning().clearStepProgress().clearRanksSucceeded();
+        }
+
+        private static void requireRank(JobRecord j, int rank) {
+            if (!ClusterState.holdsCards(j.getState())) {
+                throw new InvariantViolation(4, "rank event for job " + j.getJobId() + " in state " + j.getState());
+            }
+            if (rank < 0 || rank >= j.getSpec().getTasks()) {
+                throw new InvariantViolation(0, "job " + j.getJobId() + " has ranks 0.." + (j.getSpec().getTasks() - 1) + ", not " + rank);
+            }
+        }
+
+        private static List<Integer> withRank(List<Integer> ranks, int rank) {
+            TreeSet<Integer> s = new TreeSet<>(ranks);
+            s.add(rank);
+            return new ArrayList<>(s);
+        }
+
+        /** Adds a durable shard to its step, keeping steps in order and at most MAX_PENDING_STEPS of them. */
+        private static List<StepProgress> addShard(List<StepProgress> steps, long step, int rank, String location) {
+            TreeMap<Long, StepProgress> byStep = new TreeMap<>();
+            for (StepProgress sp : steps) byStep.put(sp.getStep(), sp);
+            StepProgress cur = byStep.getOrDefault(step, StepProgress.newBuilder().setStep(step).build());
+            byStep.put(step, cur.toBuilder().clearRanks().addAllRanks(withRank(cur.getRanksList(), rank)).addLocations(location).build());
+            while (byStep.size() > MAX_PENDING_STEPS) byStep.pollFirstEntry();
+            return new ArrayList<>(byStep.values());
         }
 
         private void transition(JobRecord j, JobState to) {

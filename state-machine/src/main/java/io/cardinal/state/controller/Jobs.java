@@ -19,6 +19,10 @@ import io.cardinal.protocol.v1.JobStarted;
 import io.cardinal.protocol.v1.JobState;
 import io.cardinal.protocol.v1.JobSubmitted;
 import io.cardinal.protocol.v1.JobSucceeded;
+import io.cardinal.protocol.v1.RankExited;
+import io.cardinal.protocol.v1.RankStarted;
+import io.cardinal.protocol.v1.ShardDurable;
+import io.cardinal.protocol.v1.StepProgress;
 import io.cardinal.protocol.v1.JobWaiting;
 import io.cardinal.protocol.v1.QuotaRecord;
 import io.cardinal.protocol.v1.Reply;
@@ -80,43 +84,88 @@ final class Jobs {
     void started(ReportJobStarted r, Reply.Builder reply) {
         JobRecord j = job(r.getJobId());
         reply.setJobId(j.getJobId());
-        if (r.getAttempt() != j.getAttempt()) {
-            reply.setMessage("ignored: report for attempt " + r.getAttempt() + ", job is at attempt " + j.getAttempt());
-            return;
+        if (stale(j, r.getAttempt(), reply)) return;
+        if (r.getRank() >= 0) {
+            if (r.getRank() >= j.getSpec().getTasks()) {
+                throw Rejection.invalid("rank: job " + j.getJobId() + " has ranks 0.." + (j.getSpec().getTasks() - 1) + ", not " + r.getRank());
+            }
+            if (!j.getRanksRunningList().contains(r.getRank())) {
+                b.add(Event.newBuilder().setRankStarted(RankStarted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                        .setRank(r.getRank()).setNodeId(r.getNodeId()).setShardSource(r.getShardSource())));
+            }
+            j = b.view.jobs().get(j.getJobId());
+            if (j.getRanksRunningCount() < j.getSpec().getTasks()) return;
         }
         if (j.getState() == JobState.PLACED || j.getState() == JobState.RESTARTING) {
-            b.add(Event.newBuilder().setJobStarted(JobStarted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())));
+            b.add(Event.newBuilder().setJobStarted(JobStarted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                    .setAssignedMs(r.getAssignedMs())));
         }
     }
 
+    /** A rank's shard of a step is durable; when every rank's is, that step becomes the restore point. */
     void checkpoint(ReportCheckpoint r, Reply.Builder reply) {
         JobRecord j = job(r.getJobId());
         reply.setJobId(j.getJobId());
-        if (r.getAttempt() != j.getAttempt()) {
-            reply.setMessage("ignored: report for attempt " + r.getAttempt() + ", job is at attempt " + j.getAttempt());
+        if (stale(j, r.getAttempt(), reply)) return;
+        if (r.getStep() <= j.getCheckpointStep()) {
+            reply.setMessage("step " + r.getStep() + " is not above the committed checkpoint " + j.getCheckpointStep());
             return;
         }
-        if (r.getStep() > j.getCheckpointStep() && ClusterState.holdsCards(j.getState())) {
+        if (r.getRank() < 0 || r.getRank() >= j.getSpec().getTasks()) {
+            throw Rejection.invalid("rank: job " + j.getJobId() + " has ranks 0.." + (j.getSpec().getTasks() - 1) + ", not " + r.getRank());
+        }
+        for (StepProgress sp : j.getStepProgressList()) {
+            if (sp.getStep() == r.getStep() && sp.getRanksList().contains(r.getRank())) {
+                reply.setMessage("duplicate: shard already recorded");
+                return;
+            }
+        }
+        b.add(Event.newBuilder().setShardDurable(ShardDurable.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                .setRank(r.getRank()).setStep(r.getStep()).setBuddyNodeId(r.getBuddyNodeId()).setNodeId(r.getNodeId())));
+        j = b.view.jobs().get(j.getJobId());
+        long complete = 0;
+        for (StepProgress sp : j.getStepProgressList()) {
+            if (sp.getRanksCount() == j.getSpec().getTasks()) complete = Math.max(complete, sp.getStep());
+        }
+        if (complete > j.getCheckpointStep()) {
             b.add(Event.newBuilder().setCheckpointCommitted(CheckpointCommitted.newBuilder().setJobId(j.getJobId())
-                    .setAttempt(j.getAttempt()).setStep(r.getStep())));
+                    .setAttempt(j.getAttempt()).setStep(complete)));
         }
     }
 
     void exited(ReportJobExited r, Reply.Builder reply) {
         JobRecord j = job(r.getJobId());
         reply.setJobId(j.getJobId());
-        if (r.getAttempt() != j.getAttempt() || !ClusterState.holdsCards(j.getState())) {
-            reply.setMessage("ignored: report for attempt " + r.getAttempt() + " of a job at attempt " + j.getAttempt()
-                    + " in state " + j.getState());
+        if (stale(j, r.getAttempt(), reply)) return;
+        if (r.getKilledByAgent()) {
+            reply.setMessage("ignored: the agent stopped it as told");
             return;
         }
         if (r.getExitCode() == 0) {
+            if (r.getRank() >= 0 && r.getRank() < j.getSpec().getTasks()) {
+                if (!j.getRanksSucceededList().contains(r.getRank())) {
+                    b.add(Event.newBuilder().setRankExited(RankExited.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                            .setRank(r.getRank()).setExitCode(0)));
+                }
+                j = b.view.jobs().get(j.getJobId());
+                if (j.getRanksSucceededCount() < j.getSpec().getTasks()) return;
+            }
             b.add(Event.newBuilder().setJobSucceeded(JobSucceeded.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())));
         } else {
             restart(j, Set.of(), "rank " + r.getRank() + " exited with code " + r.getExitCode()
-                    + (r.getDetail().isEmpty() ? "" : ": " + r.getDetail()));
+                    + (r.getDetail().isEmpty() ? "" : ": " + r.getDetail()), r.getDetectedMs(), r.getLastStep());
         }
         schedulePass();
+    }
+
+    /** Reports of an older attempt, or of a job that no longer runs, change nothing (attempts are fencing tokens). */
+    private static boolean stale(JobRecord j, long attempt, Reply.Builder reply) {
+        if (attempt != j.getAttempt() || !ClusterState.holdsCards(j.getState())) {
+            reply.setMessage("ignored: report for attempt " + attempt + " of a job at attempt " + j.getAttempt()
+                    + " in state " + j.getState());
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -124,7 +173,7 @@ final class Jobs {
      * last committed checkpoint. The failure (unhealthy card, lost node) must already be applied to the view, while
      * the job still holds its cards, so the policy sees which cards are lost and which can stay.
      */
-    void restart(JobRecord j, Set<CardRef> lost, String reason) {
+    void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStep) {
         JobSpec spec = j.getSpec();
         Inventory inv = b.view.inventory();
         if (j.getRestarts() >= spec.getMaxRestarts()) {
@@ -138,7 +187,8 @@ final class Jobs {
         List<io.cardinal.protocol.v1.CardRef> lostProto = new ArrayList<>();
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
         b.add(Event.newBuilder().setJobInterrupted(JobInterrupted.newBuilder().setJobId(j.getJobId())
-                .setAttempt(j.getAttempt()).setReason(reason).addAllLostCards(lostProto)));
+                .setAttempt(j.getAttempt()).setReason(reason).addAllLostCards(lostProto).setDetectedMs(detectedMs)
+                .setLastStep(lastStep)));
         if (d instanceof Decision.Placed p) {
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
                     .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))

@@ -68,7 +68,7 @@ final class Nodes {
         b.add(Event.newBuilder().setNodeRegistered(NodeRegistered.newBuilder().setNodeId(r.getNodeId())
                 .setSupernodeId(r.getSupernodeId()).setEpoch(epoch).addAllCards(r.getCardsList())
                 .addAllTiers(r.getTiersList()).setAgentAddress(r.getAgentAddress())));
-        reply.setMessage("epoch " + epoch);
+        reply.setMessage("epoch " + epoch).setEpoch(epoch);
         jobs.schedulePass();
     }
 
@@ -100,7 +100,7 @@ final class Nodes {
             b.add(Event.newBuilder().setNodeCordoned(NodeCordoned.newBuilder().setNodeId(n.getNodeId()).setReason(reason)));
         }
         for (Map.Entry<String, Set<CardRef>> e : jobsOn(n.getNodeId()).entrySet()) {
-            jobs.restart(b.view.jobs().get(e.getKey()), e.getValue(), "node " + n.getNodeId() + " drained: " + reason);
+            jobs.restart(b.view.jobs().get(e.getKey()), e.getValue(), "node " + n.getNodeId() + " drained: " + reason, 0, 0);
         }
         b.add(Event.newBuilder().setNodeDrained(NodeDrained.newBuilder().setNodeId(n.getNodeId()).setReason(reason)));
     }
@@ -121,7 +121,8 @@ final class Nodes {
         b.add(Event.newBuilder().setCardHealthChanged(CardHealthChanged.newBuilder()
                 .setCard(Placements.toProto(card)).setHealthy(r.getHealthy()).setReason(reason)));
         if (holder != null && !r.getHealthy()) {
-            jobs.restart(b.view.jobs().get(holder.jobId()), Set.of(card), "card " + card + " failed: " + reason);
+            jobs.restart(b.view.jobs().get(holder.jobId()), Set.of(card), "card " + card + " failed: " + reason,
+                    r.getDetectedMs(), lastStep(r.getProgressList(), holder.jobId()));
             if (holder.jobId() != null) reply.setJobId(holder.jobId());
         }
         jobs.schedulePass();
@@ -141,7 +142,8 @@ final class Nodes {
         Map<String, Set<CardRef>> held = jobsOn(n.getNodeId());
         b.add(Event.newBuilder().setNodeLost(NodeLost.newBuilder().setNodeId(n.getNodeId()).setEpoch(n.getEpoch()).setReason(reason)));
         for (Map.Entry<String, Set<CardRef>> e : held.entrySet()) {
-            jobs.restart(b.view.jobs().get(e.getKey()), e.getValue(), "node " + n.getNodeId() + " lost: " + reason);
+            jobs.restart(b.view.jobs().get(e.getKey()), e.getValue(), "node " + n.getNodeId() + " lost: " + reason,
+                    l.getDetectedMs(), lastStep(l.getProgressList(), e.getKey()));
         }
         jobs.schedulePass();
     }
@@ -150,6 +152,11 @@ final class Nodes {
      * Interrupts a job whose node registered again; the scheduling pass after the registration restarts it. With its
      * restart budget used up it fails instead, as {@link Jobs#restart} does.
      */
+    private static long lastStep(java.util.List<io.cardinal.protocol.v1.JobProgress> progress, String jobId) {
+        for (var p : progress) if (p.getJobId().equals(jobId)) return p.getStep();
+        return 0;
+    }
+
     private void interruptOnly(JobRecord j, Set<CardRef> lost, String reason) {
         if (j.getRestarts() >= j.getSpec().getMaxRestarts()) {
             b.add(Event.newBuilder().setJobFailed(JobFailed.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())

@@ -64,6 +64,22 @@ public final class QueryEngine {
                 out.put("lastEventSeq", s.lastEventSeq());
                 return out;
             }
+            case LIST_INCIDENTS: {
+                var l = q.getListIncidents();
+                int limit = l.getLimit() <= 0 ? 1000 : Math.min(l.getLimit(), MAX_ITEMS);
+                ArrayNode incidents = out.putArray("incidents");
+                for (JobRecord j : s.jobs().values()) {
+                    if (!l.getJobId().isEmpty() && !j.getJobId().equals(l.getJobId())) continue;
+                    for (var i : j.getIncidentsList()) {
+                        if (incidents.size() >= limit) break;
+                        incidents.add(Views.incident(j.getJobId(), i));
+                    }
+                }
+                if (!l.getJobId().isEmpty() && !s.jobs().containsKey(l.getJobId())) {
+                    return error("not_found", "no job " + l.getJobId() + "; 'cardinal job list' shows the jobs");
+                }
+                return out;
+            }
             case STATUS: {
                 out.put("appliedTerm", s.appliedTerm());
                 out.put("appliedIndex", s.appliedIndex());

@@ -13,6 +13,7 @@ import io.cardinal.allocator.model.Inventory;
 import io.cardinal.protocol.v1.CardRecord;
 import io.cardinal.protocol.v1.EnvVar;
 import io.cardinal.protocol.v1.Event;
+import io.cardinal.protocol.v1.IncidentRecord;
 import io.cardinal.protocol.v1.JobRecord;
 import io.cardinal.protocol.v1.JobSpec;
 import io.cardinal.protocol.v1.NodeRecord;
@@ -65,6 +66,44 @@ public final class Views {
         o.put("restoreStep", j.getRestoreStep());
         o.put("restarts", j.getRestarts());
         o.put("idempotencyKey", j.getIdempotencyKey());
+        ArrayNode running = o.putArray("ranksRunning");
+        j.getRanksRunningList().forEach(running::add);
+        ArrayNode steps = o.putArray("checkpointProgress");
+        for (var sp : j.getStepProgressList()) {
+            ObjectNode so = steps.addObject();
+            so.put("step", sp.getStep());
+            so.put("ranksDurable", sp.getRanksCount());
+        }
+        ArrayNode incidents = o.putArray("incidents");
+        for (IncidentRecord i : j.getIncidentsList()) incidents.add(incident(j.getJobId(), i));
+        return o;
+    }
+
+    /** One failure and what it cost; durations are null until the step they end was reached. */
+    public static ObjectNode incident(String jobId, IncidentRecord i) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("jobId", jobId);
+        o.put("fromAttempt", i.getFromAttempt());
+        o.put("toAttempt", i.getToAttempt());
+        o.put("reason", i.getReason());
+        o.put("detectedMs", i.getDetectedMs());
+        o.put("decidedMs", i.getDecidedMs());
+        o.put("assignedMs", i.getAssignedMs());
+        o.put("runningMs", i.getRunningMs());
+        o.put("restoreStep", i.getRestoreStep());
+        o.put("lastStep", i.getLastStep());
+        if (i.getLastStep() > 0 && i.getToAttempt() > 0) o.put("stepsLost", Math.max(0, i.getLastStep() - i.getRestoreStep()));
+        else o.putNull("stepsLost");
+        if (i.getRunningMs() > 0) o.put("detectedToRunningMs", i.getRunningMs() - i.getDetectedMs());
+        else o.putNull("detectedToRunningMs");
+        o.put("detectedToDecidedMs", i.getDecidedMs() - i.getDetectedMs());
+        ArrayNode lost = o.putArray("lostCards");
+        for (var c : i.getLostCardsList()) lost.add(c.getNodeId() + "/" + c.getIndex());
+        ObjectNode sources = o.putObject("shardSources");
+        for (String s : i.getShardSourcesList()) {
+            int eq = s.indexOf('=');
+            if (eq > 0) sources.put(s.substring(0, eq), s.substring(eq + 1));
+        }
         return o;
     }
 
