@@ -276,6 +276,30 @@ public final class Inventory {
         cardsAllocated += cards.size();
     }
 
+    /**
+     * Puts back cards a job held before, undoing a speculative {@link #release} on a copy. Unlike allocate it does
+     * not require the cards to be healthy or their node available (the job held them while they were), only free.
+     */
+    public void restore(Holder holder, List<CardRef> cards) {
+        if (cardsByJob.containsKey(holder.jobId())) {
+            throw new AllocationConflict("job " + holder.jobId() + " already holds cards; cannot restore");
+        }
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            if (n == null || c.index() >= n.holders.length) throw new AllocationConflict("restore names unknown card " + c);
+            if (n.holders[c.index()] != null) throw new AllocationConflict("card " + c + " is held by " + n.holders[c.index()]);
+        }
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            int before = n.cardsUsable();
+            n.holders[c.index()] = holder;
+            if (n.healthy[c.index()]) n.cardsFreeHealthy--;
+            n.supernode.cardsUsable += n.cardsUsable() - before;
+        }
+        cardsByJob.put(holder.jobId(), List.copyOf(cards));
+        cardsAllocated += cards.size();
+    }
+
     /** Frees every card the job holds; returns them (empty when it held none). */
     public List<CardRef> release(String jobId) {
         List<CardRef> cards = cardsByJob.get(jobId);
