@@ -37,6 +37,7 @@ public final class CardinalPolicy implements PlacementPolicy {
 
     private final int typicalTasks;
     private final int typicalCardsPerTask;
+    private final boolean preferredWaitsForOne;
 
     /** Typical next request of one 8-card task: a whole node of the common 8-card server. */
     public CardinalPolicy() {
@@ -44,6 +45,16 @@ public final class CardinalPolicy implements PlacementPolicy {
     }
 
     public CardinalPolicy(int typicalTasks, int typicalCardsPerTask) {
+        this(typicalTasks, typicalCardsPerTask, true);
+    }
+
+    /**
+     * @param preferredWaitsForOne when true, a PREFERRED job that one supernode of this cluster could hold (once its
+     *     cards free up) is not spread over several: it waits, and the scheduler's head reservation makes sure it
+     *     gets one. When false, PREFERRED spreads as soon as no single supernode has room now.
+     */
+    public CardinalPolicy(int typicalTasks, int typicalCardsPerTask, boolean preferredWaitsForOne) {
+        this.preferredWaitsForOne = preferredWaitsForOne;
         if (typicalTasks < 1 || typicalCardsPerTask < 1) {
             throw new IllegalArgumentException("typical request must be >= 1 x 1, got " + typicalTasks + " x " + typicalCardsPerTask);
         }
@@ -107,7 +118,28 @@ public final class CardinalPolicy implements PlacementPolicy {
             return new Decision.NotPlaced(v.whyNot("no single supernode has " + req.tasks() + " x " + req.cardsPerTask()
                     + " usable cards" + Policies.models(req) + " outside spares"));
         }
+        if (req.rule() == SupernodeRule.PREFERRED && preferredWaitsForOne && someSupernodeCouldHold(inv, req, useSpares)) {
+            return new Decision.NotPlaced("PREFERRED job waits for one supernode: no supernode has " + req.tasks() + " x "
+                    + req.cardsPerTask() + " usable cards" + Policies.models(req) + " now, but one will when cards free up");
+        }
         return placeAcross(v);
+    }
+
+    /** Would some supernode hold the job if every card of it were free (healthy cards of nodes online)? */
+    private static boolean someSupernodeCouldHold(Inventory inv, PlacementRequest req, boolean useSpares) {
+        long need = (long) req.tasks() * req.cardsPerTask();
+        for (int s = 0; s < inv.supernodeCount(); s++) {
+            int budget = inv.totalCardsAt(s) - (useSpares ? 0 : inv.spareCountAt(s));
+            if (budget < need) continue;
+            long slots = 0;
+            for (int k = 0; k < inv.nodeCountAt(s) && slots < req.tasks(); k++) {
+                String model = inv.nodeModelAt(s, k);
+                if (model != null && !req.acceptsModel(model)) continue;
+                slots += inv.nodeCardsAt(s, k) / req.cardsPerTask();
+            }
+            if (slots >= req.tasks()) return true;
+        }
+        return false;
     }
 
     /** Fewest supernodes under the nearest common tier. */

@@ -306,45 +306,83 @@ public final class Scheduler {
 
         // ---- reservation ---------------------------------------------------------------------------------------
 
-        /** Holds the nodes nearest to fitting the head: they are cordoned in the pass's working copy. */
+        /**
+         * Holds nodes for the head; they are cordoned in the pass's working copy. With run-time estimates for every
+         * running job, it holds the nodes that let the head start earliest (each node counts as free when the last
+         * job on it is expected to end), inside one supernode when the job wants one; without estimates, the nodes
+         * with the most usable cards now.
+         */
         void reserve(PlacementRequest req) {
             headJob = req.jobId();
             int c = req.cardsPerTask();
-            List<long[]> candidates = new ArrayList<>(); // {usable, s, k}
-            int bestS = -1;
-            long bestUsable = -1;
+            Map<String, Long> freeAt = estimatedFreeTimes();
+            boolean oneSupernode = req.rule() != SupernodeRule.ANY && anySupernodeCouldHold(req);
+            // Candidate groups: each supernode when the job wants one, else the whole cluster.
+            List<List<long[]>> groups = new ArrayList<>();
             for (int s = 0; s < work.supernodeCount(); s++) {
-                long slots = 0;
-                long usable = 0;
-                for (int k = 0; k < work.nodeCountAt(s); k++) {
-                    if (!nodeMatches(s, k, req)) continue;
-                    slots += work.nodeCardsAt(s, k) / c;
-                    usable += work.nodeUsableAt(s, k, req.cardModels());
-                }
-                if (req.rule() != SupernodeRule.ANY && slots >= req.tasks() && usable > bestUsable) {
-                    bestUsable = usable;
-                    bestS = s;
-                }
-            }
-            for (int s = 0; s < work.supernodeCount(); s++) {
-                if (bestS >= 0 && s != bestS) continue;
+                if (oneSupernode || groups.isEmpty()) groups.add(new ArrayList<>());
+                List<long[]> g = groups.get(groups.size() - 1);
                 for (int k = 0; k < work.nodeCountAt(s); k++) {
                     if (!nodeMatches(s, k, req) || work.nodeCardsAt(s, k) < c) continue;
-                    candidates.add(new long[] {work.nodeUsableAt(s, k, req.cardModels()), s, k});
+                    long usable = work.nodeUsableAt(s, k, req.cardModels());
+                    long at = freeAt == null ? 0 : freeAt.getOrDefault(work.nodeIdAt(s, k), in.nowMillis());
+                    // freeAt == null: no estimates, rank by usable cards now
+                    g.add(new long[] {at, -usable, s, k});
                 }
             }
-            candidates.sort((a, b) -> a[0] != b[0] ? Long.compare(b[0], a[0]) : a[1] != b[1] ? Long.compare(a[1], b[1]) : Long.compare(a[2], b[2]));
-            TreeSet<String> held = new TreeSet<>();
-            long slots = 0;
-            for (long[] n : candidates) {
-                if (slots >= req.tasks()) break;
-                held.add(work.nodeIdAt((int) n[1], (int) n[2]));
-                slots += work.nodeCardsAt((int) n[1], (int) n[2]) / c;
+            List<long[]> best = null;
+            long bestStart = Long.MAX_VALUE;
+            long bestUsable = -1;
+            for (List<long[]> g : groups) {
+                g.sort((a, b) -> {
+                    for (int x = 0; x < 4; x++) if (a[x] != b[x]) return Long.compare(a[x], b[x]);
+                    return 0;
+                });
+                long slots = 0;
+                long usable = 0;
+                List<long[]> take = new ArrayList<>();
+                for (long[] n : g) {
+                    if (slots >= req.tasks()) break;
+                    take.add(n);
+                    slots += work.nodeCardsAt((int) n[2], (int) n[3]) / c;
+                    usable -= n[1];
+                }
+                if (slots < req.tasks()) continue;
+                long start = take.get(take.size() - 1)[0];
+                if (start < bestStart || (start == bestStart && usable > bestUsable)) {
+                    bestStart = start;
+                    bestUsable = usable;
+                    best = take;
+                }
             }
-            if (slots < req.tasks()) return; // cannot fit even on an empty cluster: hold nothing
+            if (best == null) return; // cannot fit even on an empty cluster: hold nothing
+            TreeSet<String> held = new TreeSet<>();
+            for (long[] n : best) held.add(work.nodeIdAt((int) n[2], (int) n[3]));
             reservedNodes = held;
             setCordoned(reservedNodes, true);
-            shadowMillis = shadowOf(held);
+            shadowMillis = freeAt == null ? 0 : Math.max(in.nowMillis(), bestStart);
+        }
+
+        /** Per node, when the last job on it is expected to end; null when some running job has no estimate. */
+        Map<String, Long> estimatedFreeTimes() {
+            Map<String, Long> at = new HashMap<>();
+            for (RunningJob r : in.running()) {
+                if (preempted.contains(r.jobId())) continue;
+                if (r.estimatedEndMillis() <= 0) return null;
+                for (CardRef card : r.cards()) at.merge(card.nodeId(), r.estimatedEndMillis(), Math::max);
+            }
+            return at;
+        }
+
+        boolean anySupernodeCouldHold(PlacementRequest req) {
+            for (int s = 0; s < work.supernodeCount(); s++) {
+                long slots = 0;
+                for (int k = 0; k < work.nodeCountAt(s); k++) {
+                    if (nodeMatches(s, k, req)) slots += work.nodeCardsAt(s, k) / req.cardsPerTask();
+                }
+                if (slots >= req.tasks()) return true;
+            }
+            return false;
         }
 
         boolean nodeMatches(int s, int k, PlacementRequest req) {
@@ -353,22 +391,6 @@ public final class Scheduler {
             Inventory.NodeView v = work.nodeView(nodeId);
             if (!v.online() || v.cordoned()) return false;
             return req.cardModels().isEmpty() || model == null || req.cardModels().contains(model);
-        }
-
-        /** The latest estimated end of the jobs holding cards on these nodes; 0 when one is unknown. */
-        long shadowOf(Set<String> nodes) {
-            long latest = in.nowMillis();
-            Set<String> seen = new HashSet<>();
-            for (String nodeId : nodes) {
-                for (int i = 0; i < work.cardCount(nodeId); i++) {
-                    Holder h = work.holder(new CardRef(nodeId, i));
-                    if (h == null || !seen.add(h.jobId())) continue;
-                    RunningJob r = runningById.get(h.jobId());
-                    if (r == null || r.estimatedEndMillis() <= 0) return 0;
-                    latest = Math.max(latest, r.estimatedEndMillis());
-                }
-            }
-            return latest;
         }
 
         void setCordoned(Set<String> nodes, boolean cordoned) {

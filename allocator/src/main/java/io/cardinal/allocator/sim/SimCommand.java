@@ -182,6 +182,8 @@ public final class SimCommand implements Callable<Integer> {
         double load;
         @Option(names = "--no-failures", description = "no card failures")
         boolean noFailures;
+        @Option(names = "--high-priority-share", defaultValue = "0", description = "share of jobs with priority 1 that may preempt (${DEFAULT-VALUE})")
+        double highPriorityShare;
 
         @Override
         public Integer call() {
@@ -189,7 +191,7 @@ public final class SimCommand implements Callable<Integer> {
                 common.validate();
                 SyntheticWorkload.Params p;
                 try {
-                    p = new SyntheticWorkload.Params(seed, cards, supernodeSize, smallSupernodeSize, smallShare, jobs, load, !noFailures);
+                    p = new SyntheticWorkload.Params(seed, cards, supernodeSize, smallSupernodeSize, smallShare, jobs, load, !noFailures, highPriorityShare);
                 } catch (IllegalArgumentException e) {
                     throw new TraceException(e.getMessage());
                 }

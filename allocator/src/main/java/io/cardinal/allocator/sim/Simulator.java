@@ -60,7 +60,18 @@ public final class Simulator {
                          double utilizationSaturated, double saturatedHours, double makespanHours, double delayP50Seconds,
                          double delayP99Seconds, int fitOneSupernode, double placedInOneShare, double strandedCardsMean,
                          double strandedShare, Replacements replacements, double ettr, int preemptions,
-                         double[] seriesHours, double[] seriesUtilization, long[] delaysMillis) {
+                         double[] seriesHours, double[] seriesUtilization, long[] delaysMillis, double queueDrainedHours) {
+        /** Time-weighted utilization of the step series over [fromHours, toHours]; NaN when the window is empty. */
+        public double utilizationBetween(double fromHours, double toHours) {
+            if (!(toHours > fromHours) || seriesHours.length == 0) return Double.NaN;
+            double sum = 0;
+            for (int i = 0; i < seriesHours.length; i++) {
+                double a = Math.max(fromHours, seriesHours[i]);
+                double b = Math.min(toHours, i + 1 < seriesHours.length ? seriesHours[i + 1] : toHours);
+                if (b > a) sum += seriesUtilization[i] * (b - a);
+            }
+            return sum / (toHours - fromHours);
+        }
     }
 
     private record Event(long at, int kind, long seq, String jobId, long attempt, int failure) {
@@ -127,6 +138,7 @@ public final class Simulator {
         boolean lastSaturated = false;
         double lastStranded = 0;
         long processed = 0;
+        long drainedAt = firstTime;
         while (!events.isEmpty() && done < jobs.size()) {
             long now = events.peek().at;
             // Integrate the state that held since the last batch.
@@ -244,6 +256,7 @@ public final class Simulator {
                 }
             }
             lastAlloc = inv.allocatedCards();
+            if (lastSaturated && pending.isEmpty()) drainedAt = now;
             lastSaturated = !pending.isEmpty();
             lastStranded = lastSaturated ? Fragmentation.strandedCards(inv, medianTasks, medianCardsPerTask) : 0;
             series.add(new double[] {now / 3_600_000.0, (double) lastAlloc / total});
@@ -270,7 +283,8 @@ public final class Simulator {
                 fitOne == 0 ? Double.NaN : (double) placedOne / fitOne,
                 satTime == 0 ? 0 : strandedIntegral / satTime, satTime == 0 ? 0 : strandedIntegral / satTime / total,
                 new Replacements(sameNode, sameSn, otherSn, full, waited, transients),
-                wall == 0 ? Double.NaN : productive / wall, preemptions, hours, util, delayArr);
+                wall == 0 ? Double.NaN : productive / wall, preemptions, hours, util, delayArr,
+                (lastSaturated ? lastTime : drainedAt) / 3_600_000.0);
     }
 
     /** Progress since the segment started is checkpointed in whole intervals; the rest is lost. */

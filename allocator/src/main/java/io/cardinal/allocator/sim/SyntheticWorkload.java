@@ -22,7 +22,7 @@ import java.util.Set;
  * Most jobs are small while most card-hours go to large jobs, as in published training-cluster traces (Philly,
  * Acme/Kalos). Tasks are 8-card nodes. Run time is log-normal with median 1.5 h x (cards/8)^0.25 and sigma 1,
  * clipped to [5 min, 7 days]. Jobs up to one large supernode are PREFERRED (20% REQUIRED), larger ones ANY.
- * 5% of jobs have priority 1, the rest 0; four tenants, no quotas. Arrivals are Poisson at a rate giving the
+ * A share of jobs (default none) has priority 1 and may preempt, the rest 0; four tenants, no quotas. Arrivals are Poisson at a rate giving the
  * asked offered load (card-time demanded per unit of time / cards).
  *
  * <p>Failures: Llama 3 405B training saw 419 unexpected interruptions in 54 days on 16,384 GPUs, about 58% of them
@@ -42,7 +42,7 @@ public final class SyntheticWorkload {
     private static final long DAY = 24 * HOUR;
 
     public record Params(long seed, int cards, int supernodeCards, int smallSupernodeCards, double smallShare, int jobs,
-                         double load, boolean failures) {
+                         double load, boolean failures, double highPriorityShare) {
         public Params {
             if (cards < 8) throw new IllegalArgumentException("--cards must be >= 8, got " + cards);
             if (cards > 2_000_000) throw new IllegalArgumentException("--cards must be <= 2,000,000, got " + cards);
@@ -79,7 +79,7 @@ public final class SyntheticWorkload {
             long duration = (long) (medianMillis * Math.exp(rnd.nextGaussian()));
             duration = Math.max(5 * MINUTE, Math.min(7 * DAY, duration));
             SupernodeRule rule = size <= p.supernodeCards() ? (rnd.nextDouble() < 0.2 ? SupernodeRule.REQUIRED : SupernodeRule.PREFERRED) : SupernodeRule.ANY;
-            int priority = rnd.nextDouble() < 0.05 ? 1 : 0;
+            int priority = rnd.nextDouble() < p.highPriorityShare() ? 1 : 0;
             String tenant = "t" + rnd.nextInt(4);
             raw.add(new SimJob(String.format("j%06d", j), 0, duration, size / 8, 8, Set.of(), priority, tenant, rule, 0));
             cardMillis += (double) size * duration;
