@@ -95,10 +95,16 @@ public final class CardinalPolicy implements PlacementPolicy {
                 plan.add(s, k, v.tasks);
                 rank = 0;
             } else {
-                planInside(v, s, v.tasks, plan, v.usable[s].clone());
+                planInside(v, s, v.tasks, plan);
                 rank = 1;
             }
-            int delta = strandedAfter(v, s, plan) - stranded(v, s, v.usable[s], v.budgetCards[s]);
+            long slots = typicalSlots(v.usable[s]);
+            int before = strandedFromSlots(slots, v.budgetCards[s]);
+            for (int[] t : plan.takes) {
+                int u = v.usable[s][t[1]];
+                slots -= u / typicalCardsPerTask - (u - t[2] * v.cardsPerTask) / typicalCardsPerTask;
+            }
+            int delta = strandedFromSlots(slots, v.budgetCards[s] - need) - before;
             long leftover = v.budgetCards[s] - need;
             long key = ((long) rank << 62) | ((long) (delta + (1 << 20)) << 32) | leftover;
             if (key < bestKey) {
@@ -108,7 +114,6 @@ public final class CardinalPolicy implements PlacementPolicy {
             }
         }
         if (bestPlan != null) {
-            for (int[] t : bestPlan.takes) v.consume(t[0], t[1], t[2]);
             String where = bestPlan.takes.size() == 1 ? "one node " + inv.nodeIdAt(bestS, bestPlan.takes.get(0)[1])
                     : "one supernode";
             return new Decision.Placed(new Placement(v.materialize(bestPlan)),
@@ -207,27 +212,10 @@ public final class CardinalPolicy implements PlacementPolicy {
                     + v.cardsPerTask + Policies.models(v.req) + (cap != Integer.MAX_VALUE ? " within " + cap + " supernode(s)" : "")));
         }
         View.Plan plan = new View.Plan();
-        for (int s : bestChoice) {
-            int want = Math.min(v.capacityTasks[s], v.tasks - plan.tasks);
-            int before = plan.tasks;
-            planInside(v, s, want, plan, v.usable[s].clone());
-            for (int i = before == 0 ? 0 : indexOfTake(plan, before); i < plan.takes.size(); i++) {
-                int[] t = plan.takes.get(i);
-                v.consume(t[0], t[1], t[2]);
-            }
-        }
+        for (int s : bestChoice) planInside(v, s, Math.min(v.capacityTasks[s], v.tasks - plan.tasks), plan);
         if (plan.tasks != v.tasks) throw new IllegalStateException("planned " + plan.tasks + " of " + v.tasks + " tasks");
         return new Decision.Placed(new Placement(v.materialize(plan)), bestCount + " supernode(s) under "
                 + (bestDomain.isEmpty() ? "the cluster" : "tier " + bestDomain) + " (fewest supernodes, nearest tier)");
-    }
-
-    private static int indexOfTake(View.Plan plan, int tasksBefore) {
-        int tasks = 0;
-        for (int i = 0; i < plan.takes.size(); i++) {
-            if (tasks == tasksBefore) return i;
-            tasks += plan.takes.get(i)[2];
-        }
-        return plan.takes.size();
     }
 
     /** The node of supernode s that can hold all {@code need} cards and strands the fewest, or -1. */
@@ -251,7 +239,8 @@ public final class CardinalPolicy implements PlacementPolicy {
      * step takes as many tasks as fit from the node whose leftover strands the fewest cards, then the fullest.
      * Nodes are bucketed by usable count so a step costs O(distinct counts), not O(nodes).
      */
-    private void planInside(View v, int s, int want, View.Plan plan, int[] u) {
+    private void planInside(View v, int s, int want, View.Plan plan) {
+        int[] u = v.usable[s];
         int c = v.cardsPerTask;
         int maxU = 0;
         for (int x : u) maxU = Math.max(maxU, x);
@@ -285,7 +274,6 @@ public final class CardinalPolicy implements PlacementPolicy {
             int k = order[next[bestX]++];
             int m = Math.min(Math.min(bestX / c, rest), budget / c);
             plan.add(s, k, m);
-            u[k] -= m * c;
             budget -= m * c;
             taken += m;
         }
@@ -295,19 +283,19 @@ public final class CardinalPolicy implements PlacementPolicy {
         return usableCards % typicalCardsPerTask;
     }
 
-    /** Stranded cards of supernode s for the typical request, given per-node usable cards and the budget. */
-    private int stranded(View v, int s, int[] u, int budgetCards) {
-        return Fragmentation.stranded(u, budgetCards, typicalTasks, typicalCardsPerTask);
+    /** Typical tasks the nodes could hold, ignoring the budget. */
+    private long typicalSlots(int[] u) {
+        long slots = 0;
+        for (int x : u) slots += x / typicalCardsPerTask;
+        return slots;
     }
 
-    private int strandedAfter(View v, int s, View.Plan plan) {
-        int[] u = v.usable[s].clone();
-        int budget = v.budgetCards[s];
-        for (int[] t : plan.takes) {
-            u[t[1]] -= t[2] * v.cardsPerTask;
-            budget -= t[2] * v.cardsPerTask;
-        }
-        return stranded(v, s, u, budget);
+    /** Stranded cards (see {@link Fragmentation}) from typical-task slots and the card budget. */
+    private int strandedFromSlots(long slots, int budgetCards) {
+        if (budgetCards <= 0) return 0;
+        long usableSlots = Math.min(slots, budgetCards / typicalCardsPerTask);
+        long copies = usableSlots / typicalTasks;
+        return (int) Math.max(0, budgetCards - copies * typicalTasks * typicalCardsPerTask);
     }
 
     private static String signed(int x) {
