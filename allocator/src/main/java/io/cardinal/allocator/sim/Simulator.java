@@ -189,7 +189,8 @@ public final class Simulator {
                         }
                         Decision d = policy.replace(inv, js.req, js.placement, Set.of(card));
                         if (d instanceof Decision.Placed p) {
-                            int kind = locality(inv, js.placement, p.placement());
+                            // A policy that re-places the whole job restarts every rank, wherever they land.
+                            int kind = p.reason().startsWith("full re-placement") ? 3 : locality(inv, js.placement, p.placement());
                             switch (kind) {
                                 case 0 -> sameNode++;
                                 case 1 -> sameSn++;
