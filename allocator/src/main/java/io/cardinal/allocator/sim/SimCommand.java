@@ -113,6 +113,8 @@ public final class SimCommand implements Callable<Integer> {
         boolean failures;
         @Option(names = "--seed", defaultValue = "1", description = "seed for injected failures (${DEFAULT-VALUE})")
         long seed;
+        @Option(names = "--repeat", defaultValue = "1", description = "replay the trace's jobs R times (copies get ids <id>#<r>, same times) to raise demand above capacity (${DEFAULT-VALUE})")
+        int repeat;
 
         @Override
         public Integer call() {
@@ -143,6 +145,18 @@ public final class SimCommand implements Callable<Integer> {
                     if (nodesFile == null) nodesFile = podsFile.resolveSibling(TraceReader.ALIBABA_NODES);
                     jobs = TraceReader.alibabaPods(podsFile, mode, skipped, notes);
                     notes.add("Alibaba GPU v2023 trace (Weng et al., \"Beware of Fragmentation\", USENIX ATC'23)");
+                }
+                if (repeat < 1 || repeat > 100) throw new TraceException("--repeat must be in 1..100, got " + repeat);
+                if (repeat > 1) {
+                    List<SimJob> copies = new ArrayList<>(jobs.size() * repeat);
+                    for (int r = 0; r < repeat; r++) {
+                        for (SimJob j : jobs) {
+                            copies.add(r == 0 ? j : new SimJob(j.id() + "#" + r, j.submitMillis(), j.durationMillis(), j.tasks(), j.cardsPerTask(),
+                                    j.cardModels(), j.priority(), j.tenant(), j.rule(), j.maxSupernodes()));
+                        }
+                    }
+                    jobs = copies;
+                    notes.add("every job replayed " + repeat + " times");
                 }
                 Inventory cluster = TraceReader.alibabaNodes(nodesFile, supernodeNodes, mode, skipped);
                 notes.add(String.format(Locale.ROOT, "%d cards on %d nodes, %d consecutive nodes per supernode (%d supernodes), 8 supernodes per pod",
