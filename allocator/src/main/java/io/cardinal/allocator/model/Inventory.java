@@ -3,23 +3,36 @@ package io.cardinal.allocator.model;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * Every card of the cluster and who holds it. One writer mutates it (the state machine's apply thread, or the
  * controller's speculative copy); policies only read it. Iteration order is by id everywhere, so two replicas
- * that applied the same events see the same order.
+ * that applied the same events see the same order. Not thread-safe: reads may rebuild a cached index.
  *
  * <p>Invariants checked on every mutation: a card has at most one holder; a card is given to a holder only while
  * healthy, its node online and not cordoned.
+ *
+ * <p>Counters kept incrementally so that policies never scan every card: per node the healthy unheld cards, per
+ * supernode the usable cards (healthy, unheld, node online and not cordoned) and the total. The index-based reads
+ * ({@link #supernodeCount()}, {@link #nodeUsableAt}, ...) are valid until the next topology change
+ * ({@link #upsertNode}); policies use them inside one call.
  */
 public final class Inventory {
     private final TreeMap<String, NodeState> nodes = new TreeMap<>();
+    /** The same nodes, for O(1) lookups by id. */
+    private final HashMap<String, NodeState> nodesById = new HashMap<>();
     private final TreeMap<String, SupernodeState> supernodes = new TreeMap<>();
     private final Map<String, List<CardRef>> cardsByJob = new HashMap<>();
+    private int cardsAllocated;
+    private int cardsTotal;
+    /** Supernodes in id order, each with its nodes in id order; rebuilt after a topology change. */
+    private SupernodeState[] index;
 
     /** A spare rule: keep {@code cards} cards, or {@code percent}% of the supernode's cards, out of normal placement. */
     public record SpareRule(int cards, int percent) {
@@ -28,8 +41,8 @@ public final class Inventory {
             if (percent < 0 || percent > 100) throw new IllegalArgumentException("spare percent must be 0..100, got " + percent);
         }
 
-        int spareCount(int supernodeCards) {
-            return Math.max(cards, (int) ((long) supernodeCards * percent / 100));
+        public int spareCount(int supernodeCards) {
+            return Math.min(supernodeCards, Math.max(cards, (int) ((long) supernodeCards * percent / 100)));
         }
     }
 
@@ -48,6 +61,13 @@ public final class Inventory {
         long[] memoryMib;
         boolean[] healthy;
         Holder[] holders;
+        /** Healthy cards nobody holds (counted whether or not the node is online). */
+        int cardsFreeHealthy;
+        /** The model of every card when they are all the same, else null. */
+        String singleModel;
+        SupernodeState supernode;
+        int supernodeIndex;
+        int nodeIndex;
 
         NodeState(String nodeId) {
             this.nodeId = nodeId;
@@ -59,21 +79,55 @@ public final class Inventory {
             n.tiers = tiers;
             n.online = online;
             n.cordoned = cordoned;
-            n.models = models.clone();
-            n.memoryMib = memoryMib.clone();
+            n.models = models; // never mutated in place: upsertNode replaces the array
+            n.memoryMib = memoryMib;
             n.healthy = healthy.clone();
             n.holders = holders.clone();
+            n.cardsFreeHealthy = cardsFreeHealthy;
+            n.singleModel = singleModel;
             return n;
+        }
+
+        boolean available() {
+            return online && !cordoned;
         }
 
         boolean usable(int i) {
             return online && !cordoned && healthy[i] && holders[i] == null;
         }
+
+        int cardsUsable() {
+            return available() ? cardsFreeHealthy : 0;
+        }
+
+        int cardsUsable(Set<String> acceptedModels) {
+            if (!available() || cardsFreeHealthy == 0) return 0;
+            if (acceptedModels.isEmpty()) return cardsFreeHealthy;
+            if (singleModel != null) return acceptedModels.contains(singleModel) ? cardsFreeHealthy : 0;
+            int count = 0;
+            for (int i = 0; i < holders.length; i++) {
+                if (healthy[i] && holders[i] == null && acceptedModels.contains(models[i])) count++;
+            }
+            return count;
+        }
     }
 
     private static final class SupernodeState {
+        final String supernodeId;
         final TreeMap<String, NodeState> nodes = new TreeMap<>();
         SpareRule spareRule = new SpareRule(0, 0);
+        int cardsTotal;
+        int cardsUsable;
+        NodeState[] nodeArray = new NodeState[0];
+        List<String> tiers = List.of();
+
+        SupernodeState(String supernodeId) {
+            this.supernodeId = supernodeId;
+        }
+
+        int spareCount() {
+            return spareRule.spareCount(cardsTotal);
+        }
     }
 
     public Inventory copy() {
@@ -81,12 +135,21 @@ public final class Inventory {
         for (NodeState n : nodes.values()) {
             NodeState nc = n.copy();
             c.nodes.put(nc.nodeId, nc);
-            c.supernodes.computeIfAbsent(nc.supernodeId, k -> new SupernodeState()).nodes.put(nc.nodeId, nc);
+            c.nodesById.put(nc.nodeId, nc);
+            SupernodeState sc = c.supernodes.computeIfAbsent(nc.supernodeId, SupernodeState::new);
+            sc.nodes.put(nc.nodeId, nc);
+            nc.supernode = sc;
         }
         for (Map.Entry<String, SupernodeState> e : supernodes.entrySet()) {
-            c.supernodes.computeIfAbsent(e.getKey(), k -> new SupernodeState()).spareRule = e.getValue().spareRule;
+            SupernodeState src = e.getValue();
+            SupernodeState sc = c.supernodes.computeIfAbsent(e.getKey(), SupernodeState::new);
+            sc.spareRule = src.spareRule;
+            sc.cardsTotal = src.cardsTotal;
+            sc.cardsUsable = src.cardsUsable;
         }
-        for (Map.Entry<String, List<CardRef>> e : cardsByJob.entrySet()) c.cardsByJob.put(e.getKey(), new ArrayList<>(e.getValue()));
+        c.cardsByJob.putAll(cardsByJob); // lists are immutable
+        c.cardsAllocated = cardsAllocated;
+        c.cardsTotal = cardsTotal;
         return c;
     }
 
@@ -102,11 +165,15 @@ public final class Inventory {
                             + " which is held by " + n.holders[i]);
                 }
             }
-            SupernodeState old = supernodes.get(n.supernodeId);
+            SupernodeState old = n.supernode;
+            old.cardsTotal -= n.holders.length;
+            old.cardsUsable -= n.cardsUsable();
+            cardsTotal -= n.holders.length;
             old.nodes.remove(n.nodeId);
         } else {
             n = new NodeState(spec.nodeId());
             nodes.put(n.nodeId, n);
+            nodesById.put(n.nodeId, n);
         }
         int count = spec.cards().size();
         Holder[] holders = new Holder[count];
@@ -117,30 +184,60 @@ public final class Inventory {
         n.memoryMib = new long[count];
         n.healthy = new boolean[count];
         n.holders = holders;
+        String single = count == 0 ? null : spec.cards().get(0).model();
+        int freeHealthy = 0;
         for (CardSpec c : spec.cards()) {
             n.models[c.index()] = c.model();
             n.memoryMib[c.index()] = c.memoryMib();
             n.healthy[c.index()] = c.healthy();
+            if (c.healthy() && holders[c.index()] == null) freeHealthy++;
+            if (single != null && !single.equals(c.model())) single = null;
         }
-        supernodes.computeIfAbsent(n.supernodeId, k -> new SupernodeState()).nodes.put(n.nodeId, n);
+        n.singleModel = single;
+        n.cardsFreeHealthy = freeHealthy;
+        SupernodeState sn = supernodes.computeIfAbsent(n.supernodeId, SupernodeState::new);
+        sn.nodes.put(n.nodeId, n);
+        n.supernode = sn;
+        sn.cardsTotal += count;
+        sn.cardsUsable += n.cardsUsable();
+        cardsTotal += count;
+        index = null;
     }
 
     public void setNodeOnline(String nodeId, boolean online) {
-        node(nodeId).online = online;
+        NodeState n = node(nodeId);
+        int before = n.cardsUsable();
+        n.online = online;
+        n.supernode.cardsUsable += n.cardsUsable() - before;
     }
 
     public void setNodeCordoned(String nodeId, boolean cordoned) {
-        node(nodeId).cordoned = cordoned;
+        NodeState n = node(nodeId);
+        int before = n.cardsUsable();
+        n.cordoned = cordoned;
+        n.supernode.cardsUsable += n.cardsUsable() - before;
     }
 
     public void setCardHealthy(CardRef card, boolean healthy) {
         NodeState n = node(card.nodeId());
         checkIndex(n, card);
-        n.healthy[card.index()] = healthy;
+        int i = card.index();
+        if (n.healthy[i] == healthy) return;
+        int before = n.cardsUsable();
+        n.healthy[i] = healthy;
+        if (n.holders[i] == null) n.cardsFreeHealthy += healthy ? 1 : -1;
+        n.supernode.cardsUsable += n.cardsUsable() - before;
     }
 
     public void setSpareRule(String supernodeId, SpareRule rule) {
-        supernodes.computeIfAbsent(supernodeId, k -> new SupernodeState()).spareRule = Objects.requireNonNull(rule);
+        Objects.requireNonNull(rule, "rule");
+        SupernodeState sn = supernodes.get(supernodeId);
+        if (sn == null) {
+            sn = new SupernodeState(supernodeId);
+            supernodes.put(supernodeId, sn);
+            index = null;
+        }
+        sn.spareRule = rule;
     }
 
     /**
@@ -148,14 +245,18 @@ public final class Inventory {
      * callers release the previous attempt first.
      */
     public void allocate(Holder holder, Placement placement) {
+        allocateCards(holder, placement.cards());
+    }
+
+    /** As {@link #allocate(Holder, Placement)}, from a plain card list (used to restore a job's cards). */
+    public void allocateCards(Holder holder, List<CardRef> cards) {
         if (cardsByJob.containsKey(holder.jobId())) {
             throw new AllocationConflict("job " + holder.jobId() + " already holds cards; release them before allocating");
         }
-        List<CardRef> cards = placement.cards();
-        java.util.HashSet<CardRef> seen = new java.util.HashSet<>();
+        HashSet<CardRef> seen = new HashSet<>(cards.size() * 2);
         for (CardRef c : cards) {
             if (!seen.add(c)) throw new AllocationConflict("placement for " + holder + " names card " + c + " twice");
-            NodeState n = nodes.get(c.nodeId());
+            NodeState n = nodesById.get(c.nodeId());
             if (n == null) throw new AllocationConflict("placement for " + holder + " names unknown node " + c.nodeId());
             if (c.index() >= n.holders.length) throw new AllocationConflict("placement for " + holder + " names unknown card " + c);
             if (n.holders[c.index()] != null) {
@@ -165,29 +266,66 @@ public final class Inventory {
             if (!n.online) throw new AllocationConflict("card " + c + " is on offline node, cannot give it to " + holder);
             if (n.cordoned) throw new AllocationConflict("card " + c + " is on cordoned node, cannot give it to " + holder);
         }
-        for (CardRef c : cards) nodes.get(c.nodeId()).holders[c.index()] = holder;
-        cardsByJob.put(holder.jobId(), new ArrayList<>(cards));
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            n.holders[c.index()] = holder;
+            n.cardsFreeHealthy--;
+            n.supernode.cardsUsable--;
+        }
+        cardsByJob.put(holder.jobId(), List.copyOf(cards));
+        cardsAllocated += cards.size();
+    }
+
+    /**
+     * Puts back cards a job held before, undoing a speculative {@link #release} on a copy. Unlike allocate it does
+     * not require the cards to be healthy or their node available (the job held them while they were), only free.
+     */
+    public void restore(Holder holder, List<CardRef> cards) {
+        if (cardsByJob.containsKey(holder.jobId())) {
+            throw new AllocationConflict("job " + holder.jobId() + " already holds cards; cannot restore");
+        }
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            if (n == null || c.index() >= n.holders.length) throw new AllocationConflict("restore names unknown card " + c);
+            if (n.holders[c.index()] != null) throw new AllocationConflict("card " + c + " is held by " + n.holders[c.index()]);
+        }
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            int before = n.cardsUsable();
+            n.holders[c.index()] = holder;
+            if (n.healthy[c.index()]) n.cardsFreeHealthy--;
+            n.supernode.cardsUsable += n.cardsUsable() - before;
+        }
+        cardsByJob.put(holder.jobId(), List.copyOf(cards));
+        cardsAllocated += cards.size();
     }
 
     /** Frees every card the job holds; returns them (empty when it held none). */
     public List<CardRef> release(String jobId) {
-        List<CardRef> cards = cardsByJob.remove(jobId);
+        List<CardRef> cards = cardsByJob.get(jobId);
         if (cards == null) return List.of();
         for (CardRef c : cards) {
-            NodeState n = nodes.get(c.nodeId());
-            Holder h = n.holders[c.index()];
+            Holder h = nodesById.get(c.nodeId()).holders[c.index()];
             if (h == null || !h.jobId().equals(jobId)) {
                 throw new AllocationConflict("card " + c + " was recorded for job " + jobId + " but is held by " + h);
             }
-            n.holders[c.index()] = null;
         }
-        return Collections.unmodifiableList(cards);
+        cardsByJob.remove(jobId);
+        for (CardRef c : cards) {
+            NodeState n = nodesById.get(c.nodeId());
+            int before = n.cardsUsable();
+            n.holders[c.index()] = null;
+            if (n.healthy[c.index()]) n.cardsFreeHealthy++;
+            n.supernode.cardsUsable += n.cardsUsable() - before;
+        }
+        cardsAllocated -= cards.size();
+        return cards;
     }
 
     // ---- reads -----------------------------------------------------------------------------------------------
 
     public boolean hasNode(String nodeId) {
-        return nodes.containsKey(nodeId);
+        return nodesById.containsKey(nodeId);
     }
 
     public NodeView nodeView(String nodeId) {
@@ -249,7 +387,7 @@ public final class Inventory {
     /** Cards the job holds, in allocation order; empty when none. */
     public List<CardRef> cardsOf(String jobId) {
         List<CardRef> cards = cardsByJob.get(jobId);
-        return cards == null ? List.of() : Collections.unmodifiableList(cards);
+        return cards == null ? List.of() : cards;
     }
 
     /** Job ids that hold cards, in id order. */
@@ -267,10 +405,7 @@ public final class Inventory {
     /** How many usable cards of the supernode are held back from normal placement. */
     public int spareCount(String supernodeId) {
         SupernodeState s = supernodes.get(supernodeId);
-        if (s == null) return 0;
-        int total = 0;
-        for (NodeState n : s.nodes.values()) total += n.holders.length;
-        return s.spareRule.spareCount(total);
+        return s == null ? 0 : s.spareCount();
     }
 
     /** Usable cards of a supernode, in (node, index) order. */
@@ -282,6 +417,12 @@ public final class Inventory {
             for (int i = 0; i < n.holders.length; i++) if (n.usable(i)) out.add(new CardRef(n.nodeId, i));
         }
         return out;
+    }
+
+    /** How many usable cards the supernode has (spares included). */
+    public int usableCardCount(String supernodeId) {
+        SupernodeState s = supernodes.get(supernodeId);
+        return s == null ? 0 : s.cardsUsable;
     }
 
     /**
@@ -296,29 +437,135 @@ public final class Inventory {
         if (!n.healthy[i]) return CardStatus.UNHEALTHY;
         if (!n.online) return CardStatus.OFFLINE;
         if (n.cordoned) return CardStatus.CORDONED;
-        int spares = spareCount(n.supernodeId);
-        if (spares > 0) {
-            List<CardRef> usable = usableCards(n.supernodeId);
-            int pos = usable.indexOf(card);
-            if (pos >= usable.size() - spares) return CardStatus.SPARE;
+        int spares = n.supernode.spareCount();
+        if (spares == 0) return CardStatus.FREE;
+        // Walk usable cards from the end of the supernode until `spares` have been counted.
+        int seen = 0;
+        for (NodeState m : n.supernode.nodes.descendingMap().values()) {
+            for (int k = m.holders.length - 1; k >= 0; k--) {
+                if (!m.usable(k)) continue;
+                if (m == n && k == i) return CardStatus.SPARE;
+                if (++seen == spares) return CardStatus.FREE;
+            }
         }
         return CardStatus.FREE;
     }
 
     public int totalCards() {
-        int total = 0;
-        for (NodeState n : nodes.values()) total += n.holders.length;
-        return total;
+        return cardsTotal;
     }
 
     public int allocatedCards() {
+        return cardsAllocated;
+    }
+
+    /** Usable cards in the whole cluster, spares included. */
+    public int usableCardCount() {
         int total = 0;
-        for (List<CardRef> c : cardsByJob.values()) total += c.size();
+        for (SupernodeState s : supernodes.values()) total += s.cardsUsable;
         return total;
     }
 
+    // ---- index-based reads for policies (valid until the next upsertNode) --------------------------------------
+
+    public int supernodeCount() {
+        return index().length;
+    }
+
+    public String supernodeIdAt(int s) {
+        return index()[s].supernodeId;
+    }
+
+    /** Tiers above the supernode, outermost first (those of its first node). */
+    public List<String> tiersAt(int s) {
+        return index()[s].tiers;
+    }
+
+    public int totalCardsAt(int s) {
+        return index()[s].cardsTotal;
+    }
+
+    /** Usable cards of supernode {@code s}, spares included, any model. */
+    public int usableCardsAt(int s) {
+        return index()[s].cardsUsable;
+    }
+
+    public int spareCountAt(int s) {
+        return index()[s].spareCount();
+    }
+
+    public int nodeCountAt(int s) {
+        return index()[s].nodeArray.length;
+    }
+
+    public String nodeIdAt(int s, int k) {
+        return index()[s].nodeArray[k].nodeId;
+    }
+
+    public int nodeCardsAt(int s, int k) {
+        return index()[s].nodeArray[k].holders.length;
+    }
+
+    /** Usable cards of node k of supernode s whose model is accepted ({@code models} empty accepts any). */
+    public int nodeUsableAt(int s, int k, Set<String> models) {
+        return index()[s].nodeArray[k].cardsUsable(models);
+    }
+
+    /** The first {@code limit} usable card indices of node k of supernode s with an accepted model. */
+    public List<Integer> nodeUsableIndicesAt(int s, int k, Set<String> models, int limit) {
+        NodeState n = index()[s].nodeArray[k];
+        List<Integer> out = new ArrayList<>(Math.min(limit, n.holders.length));
+        if (!n.available()) return out;
+        for (int i = 0; i < n.holders.length && out.size() < limit; i++) {
+            if (n.healthy[i] && n.holders[i] == null && (models.isEmpty() || models.contains(n.models[i]))) out.add(i);
+        }
+        return out;
+    }
+
+    /** The model of every card of node k of supernode s when they are all the same, else null. */
+    public String nodeModelAt(int s, int k) {
+        return index()[s].nodeArray[k].singleModel;
+    }
+
+    /** True when the node is online and not cordoned. */
+    public boolean nodeAvailable(String nodeId) {
+        return node(nodeId).available();
+    }
+
+    /** True when the card exists, is healthy, its node available, and it is unheld or held by {@code jobId}. */
+    public boolean keepableFor(CardRef card, String jobId) {
+        NodeState n = nodesById.get(card.nodeId());
+        if (n == null || card.index() >= n.holders.length) return false;
+        Holder h = n.holders[card.index()];
+        return (h == null || h.jobId().equals(jobId)) && n.healthy[card.index()] && n.available();
+    }
+
+    /** {s, k} of a node, for the index-based reads. */
+    public int[] locate(String nodeId) {
+        index();
+        NodeState n = node(nodeId);
+        return new int[] {n.supernodeIndex, n.nodeIndex};
+    }
+
+    private SupernodeState[] index() {
+        SupernodeState[] idx = index;
+        if (idx != null) return idx;
+        idx = supernodes.values().toArray(new SupernodeState[0]);
+        for (int s = 0; s < idx.length; s++) {
+            SupernodeState sn = idx[s];
+            sn.nodeArray = sn.nodes.values().toArray(new NodeState[0]);
+            sn.tiers = sn.nodeArray.length == 0 ? List.of() : sn.nodeArray[0].tiers;
+            for (int k = 0; k < sn.nodeArray.length; k++) {
+                sn.nodeArray[k].supernodeIndex = s;
+                sn.nodeArray[k].nodeIndex = k;
+            }
+        }
+        index = idx;
+        return idx;
+    }
+
     private NodeState node(String nodeId) {
-        NodeState n = nodes.get(nodeId);
+        NodeState n = nodesById.get(nodeId);
         if (n == null) throw new IllegalArgumentException("unknown node " + nodeId);
         return n;
     }

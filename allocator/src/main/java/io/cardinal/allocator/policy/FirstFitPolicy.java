@@ -6,10 +6,7 @@ import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.Placement;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.SupernodeRule;
-import io.cardinal.allocator.model.TaskCards;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -31,65 +28,45 @@ public final class FirstFitPolicy implements PlacementPolicy {
 
     @Override
     public Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost) {
-        // First-fit keeps nothing: it frees the job's cards on a copy and places it again, spares allowed.
-        Inventory view = inventory.copy();
-        view.release(request.jobId());
-        return placeOn(view, request, true);
+        return Replacement.full(this, inventory, request, lost, "first-fit moves the whole job");
+    }
+
+    @Override
+    public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
+        return placeOn(inventory, request, true);
     }
 
     static Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+        View v = new View(inv, req, useSpares);
         if (req.rule() != SupernodeRule.ANY) {
-            for (String sn : inv.supernodeIds()) {
-                List<TaskCards> tasks = new ArrayList<>();
-                if (fill(inv, req, sn, useSpares, tasks) == req.tasks()) {
-                    return new Decision.Placed(new Placement(tasks), "first fit in supernode " + sn);
+            for (int s = 0; s < v.supernodes; s++) {
+                if (v.capacityTasks[s] >= v.tasks) {
+                    View.Plan plan = new View.Plan();
+                    v.take(plan, s, v.idOrder(s), v.tasks);
+                    return new Decision.Placed(new Placement(v.materialize(plan)), "first fit in supernode " + inv.supernodeIdAt(s));
                 }
             }
             if (req.rule() == SupernodeRule.REQUIRED) {
-                return new Decision.NotPlaced("no single supernode has " + req.tasks() + " x " + req.cardsPerTask()
-                        + " usable cards" + models(req));
+                return new Decision.NotPlaced(v.whyNot("no single supernode has " + req.tasks() + " x "
+                        + req.cardsPerTask() + " usable cards" + Policies.models(req)));
             }
         }
-        int cap = req.maxSupernodes() == 0 ? Integer.MAX_VALUE : req.maxSupernodes();
-        List<TaskCards> tasks = new ArrayList<>();
+        return spanInOrder(v, "first fit");
+    }
+
+    /** Fills supernodes in id order, nodes in id order, up to the supernode cap. */
+    static Decision spanInOrder(View v, String label) {
+        int cap = v.cap();
+        View.Plan plan = new View.Plan();
         int used = 0;
-        for (String sn : inv.supernodeIds()) {
-            if (tasks.size() == req.tasks() || used == cap) break;
-            int before = tasks.size();
-            fill(inv, req, sn, useSpares, tasks);
-            if (tasks.size() > before) used++;
+        for (int s = 0; s < v.supernodes && plan.tasks < v.tasks && used < cap; s++) {
+            if (v.capacityTasks[s] == 0) continue;
+            if (v.take(plan, s, v.idOrder(s), v.tasks - plan.tasks) > 0) used++;
         }
-        if (tasks.size() == req.tasks()) {
-            return new Decision.Placed(new Placement(tasks), "first fit across " + used + " supernode(s)");
+        if (plan.tasks == v.tasks) {
+            return new Decision.Placed(new Placement(v.materialize(plan)), label + " across " + used + " supernode(s)");
         }
-        return new Decision.NotPlaced("not enough usable cards: need " + req.tasks() + " x " + req.cardsPerTask()
-                + models(req) + (cap != Integer.MAX_VALUE ? " within " + cap + " supernode(s)" : ""));
-    }
-
-    /** Adds tasks from one supernode to {@code tasks}; returns how many tasks the list then has. */
-    private static int fill(Inventory inv, PlacementRequest req, String supernodeId, boolean useSpares,
-                            List<TaskCards> tasks) {
-        int budget = inv.usableCards(supernodeId).size() - (useSpares ? 0 : inv.spareCount(supernodeId));
-        for (String nodeId : inv.nodesOf(supernodeId)) {
-            List<Integer> free = new ArrayList<>();
-            int count = inv.cardCount(nodeId);
-            for (int i = 0; i < count && tasks.size() < req.tasks(); i++) {
-                CardRef c = new CardRef(nodeId, i);
-                if (!inv.usable(c) || !req.acceptsModel(inv.model(c))) continue;
-                free.add(i);
-                if (free.size() == req.cardsPerTask()) {
-                    if (budget < req.cardsPerTask()) return tasks.size();
-                    tasks.add(new TaskCards(tasks.size(), nodeId, free));
-                    budget -= req.cardsPerTask();
-                    free = new ArrayList<>();
-                }
-            }
-            if (tasks.size() == req.tasks()) break;
-        }
-        return tasks.size();
-    }
-
-    private static String models(PlacementRequest req) {
-        return req.cardModels().isEmpty() ? "" : " of model " + String.join("|", new java.util.TreeSet<>(req.cardModels()));
+        return new Decision.NotPlaced(v.whyNot("not enough usable cards: need " + v.tasks + " x " + v.cardsPerTask
+                + Policies.models(v.req) + (cap != Integer.MAX_VALUE ? " within " + cap + " supernode(s)" : "")));
     }
 }

@@ -20,7 +20,13 @@ public interface PlacementPolicy {
 
     /**
      * New placement for a running job that lost {@code lost} cards. The job's other cards are still held by it
-     * in {@code inventory} and may be kept. Spares may be used here.
+     * in {@code inventory} and may be kept. Spares may be used here. The result names every task of the job;
+     * the caller releases the job's cards and allocates the new placement.
      */
     Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost);
+
+    /** Gang placement that may also take spare cards (used for a full re-placement after a failure). */
+    default Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
+        return place(inventory, request);
+    }
 }
