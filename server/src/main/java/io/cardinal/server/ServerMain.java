@@ -1,6 +1,6 @@
 package io.cardinal.server;
 
-import io.cardinal.allocator.policy.FirstFitPolicy;
+import io.cardinal.allocator.policy.Policies;
 import io.cardinal.consensus.Replica;
 import io.cardinal.server.config.ServerConfig;
 import io.cardinal.server.gateway.AgentGateway;
@@ -73,7 +73,7 @@ public final class ServerMain {
         Replica.Settings settings = new Replica.Settings(config.id, dataDir, config.members(), config.snapshotEveryEntries,
                 config.electionTimeoutMinMillis, config.electionTimeoutMaxMillis, config.minFreeDiskMiB, config.readTimeoutMillis,
                 config.logSegmentSizeKiB);
-        Replica replica = Replica.start(settings, FirstFitPolicy::new, (message, cause) -> {
+        Replica replica = Replica.start(settings, () -> Policies.byName(config.placementPolicy), (message, cause) -> {
             LOG.error("FATAL: {}", message, cause);
             try {
                 Files.writeString(fatalFile, message + "\n", StandardCharsets.UTF_8);

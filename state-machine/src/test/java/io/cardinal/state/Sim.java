@@ -1,6 +1,6 @@
 package io.cardinal.state;
 
-import io.cardinal.allocator.policy.FirstFitPolicy;
+import io.cardinal.allocator.policy.Policies;
 import io.cardinal.allocator.policy.PlacementPolicy;
 import io.cardinal.protocol.v1.CancelJob;
 import io.cardinal.protocol.v1.CardInfo;
@@ -89,7 +89,8 @@ public final class Sim {
         }
     }
 
-    private final PlacementPolicy policy = new FirstFitPolicy();
+    // The production default: the property checks the policy the server runs.
+    private final PlacementPolicy policy = Policies.byName("cardinal");
     private final ClusterState a = new ClusterState();
     private final ClusterState b = new ClusterState();
     private final List<Entry> log = new ArrayList<>();
@@ -299,7 +300,8 @@ public final class Sim {
             }
             case STARTED: {
                 String job = pickJob(view, g[1], g[2], true);
-                return c.setReportJobStarted(ReportJobStarted.newBuilder().setJobId(job).setAttempt(attempt(view, job, g[3]))).build();
+                return c.setReportJobStarted(ReportJobStarted.newBuilder().setJobId(job).setAttempt(attempt(view, job, g[3]))
+                        .setRank(rank(view, job, g[4]) - (g[5] % 4 == 0 ? 1 : 0))).build();
             }
             case CHECKPOINT: {
                 String job = pickJob(view, g[1], g[2], true);
@@ -307,13 +309,13 @@ public final class Sim {
                 long cp = j == null ? 0 : j.getCheckpointStep();
                 long step = g[4] % 6 == 0 ? Math.max(0, cp - g[5] % 3) : cp + 1 + g[5] % 50;
                 return c.setReportCheckpoint(ReportCheckpoint.newBuilder().setJobId(job).setAttempt(attempt(view, job, g[3]))
-                        .setStep(step)).build();
+                        .setStep(step).setRank(rank(view, job, g[2]))).build();
             }
             case EXITED: {
                 String job = pickJob(view, g[1], g[2], true);
                 int code = g[4] % 3 == 0 ? 1 + g[5] % 3 : 0;
                 return c.setReportJobExited(ReportJobExited.newBuilder().setJobId(job).setAttempt(attempt(view, job, g[3]))
-                        .setExitCode(code)).build();
+                        .setExitCode(code).setRank(rank(view, job, g[3]))).build();
             }
             case SET_QUOTA:
                 return c.setSetQuota(SetQuota.newBuilder().setTenant(TENANTS[g[1] % TENANTS.length]).setCards(g[2] % 33)
@@ -366,5 +368,12 @@ public final class Sim {
         JobRecord j = view.jobs().get(job);
         long at = j == null ? 1 : j.getAttempt();
         return g % 6 == 0 ? Math.max(0, at - 1) : at;
+    }
+
+    /** A rank of the job (0 when unknown), so per-rank reports can complete a job's ranks. */
+    private static int rank(ClusterState view, String job, int g) {
+        JobRecord j = view.jobs().get(job);
+        int tasks = j == null ? 1 : Math.max(1, j.getSpec().getTasks());
+        return Math.floorMod(g, tasks);
     }
 }

@@ -35,6 +35,7 @@ public final class ServerConfig {
     public int electionTimeoutMaxMillis = 1_000;
     public long readTimeoutMillis = 5_000;
     public long logSegmentSizeKiB = 8192;
+    public String placementPolicy = "cardinal";
     public boolean join = false;
 
     public static ServerConfig load(Path file) throws ConfigException {
@@ -85,6 +86,9 @@ public final class ServerConfig {
             throw new ConfigException(file + ": electionTimeoutMinMillis/electionTimeoutMaxMillis: need 50 <= min < max");
         }
         if (logSegmentSizeKiB < 16) throw new ConfigException(file + ": logSegmentSizeKiB: must be >= 16");
+        if (!io.cardinal.allocator.policy.Policies.NAMES.contains(placementPolicy)) {
+            throw new ConfigException(file + ": placementPolicy: one of " + io.cardinal.allocator.policy.Policies.NAMES + ", got " + placementPolicy);
+        }
         if (readTimeoutMillis < 100) throw new ConfigException(file + ": readTimeoutMillis: must be >= 100");
     }
 

@@ -5,6 +5,14 @@ import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.policy.PlacementPolicy;
+import io.cardinal.allocator.sched.PendingJob;
+import io.cardinal.allocator.sched.RunningJob;
+import io.cardinal.allocator.sched.Scheduler;
+import io.cardinal.allocator.sched.SchedulingDecision;
+import io.cardinal.allocator.sched.TenantQuota;
+import io.cardinal.protocol.v1.JobPreempted;
+import java.util.HashMap;
+import java.util.Map;
 import io.cardinal.protocol.v1.CancelJob;
 import io.cardinal.protocol.v1.CheckpointCommitted;
 import io.cardinal.protocol.v1.Event;
@@ -44,10 +52,12 @@ final class Jobs {
 
     private final Batch b;
     private final PlacementPolicy policy;
+    private final Scheduler scheduler;
 
     Jobs(Batch b, PlacementPolicy policy) {
         this.b = b;
         this.policy = policy;
+        this.scheduler = new Scheduler(policy, new Scheduler.Options(MAX_JOBS_PER_PASS, true, true, 256));
     }
 
     void submit(JobSpec spec, String key, Reply.Builder reply) {
@@ -62,12 +72,13 @@ final class Jobs {
         String jobId = String.format("j-%06d", b.view.jobsSubmitted() + 1);
         b.add(Event.newBuilder().setJobSubmitted(JobSubmitted.newBuilder().setJobId(jobId).setSpec(spec).setIdempotencyKey(key)));
         reply.setJobId(jobId);
-        // Jobs waiting ahead of it (higher priority, or same priority and older) go first.
-        for (JobRecord j : waitingInQueueOrder()) {
-            if (j.getJobId().equals(jobId)) break;
-            tryPlace(j);
-        }
-        tryPlace(b.view.jobs().get(jobId));
+        // Capacity did not change, so only the head of the queue and the new job can move: that keeps a submit
+        // cheap however long the queue is, and the new job still cannot jump ahead of the head's reservation.
+        List<JobRecord> waiting = waitingInQueueOrder();
+        List<JobRecord> consider = new ArrayList<>();
+        if (!waiting.isEmpty() && !waiting.get(0).getJobId().equals(jobId)) consider.add(waiting.get(0));
+        consider.add(b.view.jobs().get(jobId));
+        schedule(consider);
     }
 
     void cancel(CancelJob c, Reply.Builder reply) {
@@ -194,52 +205,66 @@ final class Jobs {
                     .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
                     .setRestoreStep(j.getCheckpointStep()).setReason(reason + "; " + p.reason())));
         } else {
-            b.add(Event.newBuilder().setJobWaiting(JobWaiting.newBuilder().setJobId(j.getJobId())
-                    .setReason("waiting for replacement cards: " + d.reason())));
-        }
-    }
-
-    /** Tries to place waiting jobs (pending, or interrupted and waiting for replacements) in queue order. */
-    void schedulePass() {
-        int tried = 0;
-        for (JobRecord j : waitingInQueueOrder()) {
-            if (tried++ >= MAX_JOBS_PER_PASS) break;
-            tryPlace(b.view.jobs().get(j.getJobId()));
-        }
-    }
-
-    private void tryPlace(JobRecord j) {
-        if (j.getState() != JobState.PENDING && j.getState() != JobState.INTERRUPTED) return;
-        if (b.view.inventory().nodeIds().isEmpty()) {
-            waiting(j, "no nodes registered yet");
-            return;
-        }
-        String overQuota = quotaBlocks(j);
-        if (overQuota != null) {
-            waiting(j, overQuota);
-            return;
-        }
-        PlacementRequest req = Placements.request(j);
-        Decision d = policy.place(b.view.inventory(), req);
-        if (d instanceof Decision.Placed p) {
-            if (j.getState() == JobState.PENDING) {
-                b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
-                        .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())));
-            } else {
-                b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
-                        .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
-                        .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason())));
-            }
-        } else {
-            waiting(j, d.reason());
+            // No replacement near its cards: the scheduler tries a full re-placement (or records why it waits).
+            schedule(List.of(b.view.jobs().get(j.getJobId())));
         }
     }
 
     /**
-     * Why the tenant's quota keeps {@code j} from taking its cards now, or null when it may. The cards {@code j}
-     * holds itself are given back first (a restart), so they do not count. The same rule apply enforces
-     * (invariant 5): the placement policies know nothing of quotas.
+     * A scheduling pass over the waiting jobs (pending, and interrupted ones waiting for replacement cards), in
+     * queue order, bounded to {@link #MAX_JOBS_PER_PASS}: run when capacity may have grown.
      */
+    void schedulePass() {
+        List<JobRecord> waiting = waitingInQueueOrder();
+        schedule(waiting.size() > MAX_JOBS_PER_PASS ? waiting.subList(0, MAX_JOBS_PER_PASS) : waiting);
+    }
+
+    /** Runs the allocator's scheduler on these waiting jobs and turns its decisions into events. */
+    private void schedule(List<JobRecord> waiting) {
+        if (waiting.isEmpty()) return;
+        if (b.view.inventory().nodeIds().isEmpty()) {
+            for (JobRecord j : waiting) waiting(j, "no nodes registered yet");
+            return;
+        }
+        List<PendingJob> pending = new ArrayList<>();
+        for (JobRecord j : waiting) pending.add(new PendingJob(Placements.request(j)));
+        List<RunningJob> running = new ArrayList<>();
+        Inventory inv = b.view.inventory();
+        for (String id : inv.holdingJobs()) {
+            JobRecord r = b.view.jobs().get(id);
+            if (r == null) continue;
+            running.add(new RunningJob(id, r.getSpec().getTenant(), r.getSpec().getPriority(), r.getSubmitSeq(), inv.cardsOf(id)));
+        }
+        Map<String, TenantQuota> quotas = new HashMap<>();
+        for (QuotaRecord q : b.view.quotas().values()) {
+            int borrow = q.getBorrowLimitCards() < 0 ? Integer.MAX_VALUE / 2 : (int) Math.min(Integer.MAX_VALUE / 2, q.getBorrowLimitCards());
+            quotas.put(q.getTenant(), new TenantQuota(q.getTenant(), (int) Math.min(Integer.MAX_VALUE / 2, q.getCards()),
+                    q.getCohort(), borrow));
+        }
+        List<SchedulingDecision> decisions = scheduler.schedule(new Scheduler.Input(inv, pending, running, quotas, b.nowMillis));
+        for (SchedulingDecision d : decisions) {
+            JobRecord j = b.view.jobs().get(d.jobId());
+            if (j == null) throw new IllegalStateException("scheduler decided about unknown job " + d.jobId());
+            if (d instanceof SchedulingDecision.Place p) {
+                if (j.getState() == JobState.PENDING) {
+                    b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
+                            .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())));
+                } else if (j.getState() == JobState.INTERRUPTED) {
+                    b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
+                            .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
+                            .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason())));
+                }
+            } else if (d instanceof SchedulingDecision.Preempt p) {
+                if (ClusterState.holdsCards(j.getState())) {
+                    b.add(Event.newBuilder().setJobPreempted(JobPreempted.newBuilder().setJobId(j.getJobId())
+                            .setAttempt(j.getAttempt()).setByJobId(p.forJobId()).setReason(p.reason())));
+                }
+            } else if (d instanceof SchedulingDecision.Wait w) {
+                waiting(j, w.reason());
+            }
+        }
+    }
+
     private String quotaBlocks(JobRecord j) {
         String tenant = j.getSpec().getTenant();
         QuotaRecord q = b.view.quotas().get(tenant);

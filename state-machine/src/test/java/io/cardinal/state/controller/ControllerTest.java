@@ -116,12 +116,23 @@ class ControllerTest {
                 .setCard(Placements.toProto(c)).setHealthy(false).setReason("ECC errors")).build();
     }
 
+    /** The whole attempt started (rank -1: no per-rank tracking). */
     static Command started(String job, long attempt) {
-        return Command.newBuilder().setReportJobStarted(ReportJobStarted.newBuilder().setJobId(job).setAttempt(attempt)).build();
+        return Command.newBuilder().setReportJobStarted(ReportJobStarted.newBuilder().setJobId(job).setAttempt(attempt).setRank(-1)).build();
     }
 
     static Command checkpointed(String job, long attempt, long step) {
         return Command.newBuilder().setReportCheckpoint(ReportCheckpoint.newBuilder().setJobId(job).setAttempt(attempt).setStep(step)).build();
+    }
+
+    /** Every rank's shard of the step is durable; returns the result of the last rank's report. */
+    CommandResult checkpointAll(String job, long attempt, long step) {
+        CommandResult last = null;
+        for (int r = 0; r < job(job).getSpec().getTasks(); r++) {
+            last = ok(Command.newBuilder().setReportCheckpoint(ReportCheckpoint.newBuilder().setJobId(job).setAttempt(attempt)
+                    .setStep(step).setRank(r)).build());
+        }
+        return last;
     }
 
     static Command exited(String job, long attempt, int code) {
@@ -186,9 +197,9 @@ class ControllerTest {
     void cardFailureRestartsTheJobInOneBatchFromTheLastCheckpointAvoidingTheCard() {
         String id = submit(Fixtures.spec("train", "t", 2, 4).setMaxRestarts(3).build());
         ok(started(id, 1));
-        ok(checkpointed(id, 1, 100));
-        ok(checkpointed(id, 1, 200));
-        assertTrue(ok(checkpointed(id, 1, 150)).events().isEmpty(), "an older step commits nothing");
+        checkpointAll(id, 1, 100);
+        checkpointAll(id, 1, 200);
+        assertTrue(checkpointAll(id, 1, 150).events().isEmpty(), "an older step commits nothing");
         JobRecord before = job(id);
         assertEquals(JobState.RUNNING, before.getState());
         CardRef failed = Placements.fromProto(before.getPlacement()).cards().get(1);
@@ -298,7 +309,7 @@ class ControllerTest {
     @Test
     void jobWithoutReplacementWaitsAndRestartsWhenCardsReturn() {
         String id = submit(Fixtures.spec("h", "t", 1, 4).addCardModels("h100").setMaxRestarts(2).build());
-        ok(checkpointed(id, 1, 7));
+        checkpointAll(id, 1, 7);
         CommandResult r = ok(cardFailed(new CardRef("n4", 2)));
         assertEquals(List.of(Event.BodyCase.CARD_HEALTH_CHANGED, Event.BodyCase.JOB_INTERRUPTED, Event.BodyCase.JOB_WAITING),
                 kinds(r.events()));
@@ -324,7 +335,7 @@ class ControllerTest {
         assertEquals(JobState.PLACED, job(other).getState(), "another tenant is not held back");
 
         CommandResult done = ok(exited(a, 1, 0));
-        assertEquals(List.of(Event.BodyCase.JOB_SUCCEEDED, Event.BodyCase.JOB_PLACED), kinds(done.events()));
+        assertEquals(List.of(Event.BodyCase.RANK_EXITED, Event.BodyCase.JOB_SUCCEEDED, Event.BodyCase.JOB_PLACED), kinds(done.events()));
         assertEquals(JobState.PLACED, job(b).getState());
     }
 
