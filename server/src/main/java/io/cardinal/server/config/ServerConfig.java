@@ -36,7 +36,6 @@ public final class ServerConfig {
     public long readTimeoutMillis = 5_000;
     public long logSegmentSizeKiB = 8192;
     public String placementPolicy = "cardinal";
-    public boolean join = false;
 
     public static ServerConfig load(Path file) throws ConfigException {
         if (!Files.isRegularFile(file)) throw new ConfigException("config file " + file + " does not exist");

@@ -508,7 +508,7 @@ public final class Api {
                 replica.setMembers(next);
             } catch (java.io.IOException e) {
                 throw new ApiException("unavailable", e.getMessage() + (action.equals("add")
-                        ? "; is the new replica running with 'join: true' and reachable at its raftAddress?" : ""));
+                        ? "; is the new replica running (its peers list = the current members plus itself) and reachable at its raftAddress?" : ""));
             }
             return null;
         }).thenCompose(v -> replica.submit(command(r).setSetMembers(SetMembers.newBuilder().addAllMembers(next)).build()))
