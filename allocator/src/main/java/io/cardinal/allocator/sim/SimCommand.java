@@ -43,6 +43,10 @@ public final class SimCommand implements Callable<Integer> {
     /** The command with Cardinal's error handling: bad options and bad input give one line and exit code 1. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SimCommand());
+        // Standalone, `sim` owns -o; mounted under `cardinal` it inherits the root's -o instead (one option, one name).
+        cl.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("-o", "--output").type(String.class)
+                .defaultValue("table").scopeType(CommandLine.ScopeType.INHERIT).paramLabel("FORMAT")
+                .description("table|json (${DEFAULT-VALUE})").build());
         cl.setParameterExceptionHandler((ex, args) -> {
             ex.getCommandLine().getErr().println("error: " + ex.getMessage());
             return 1;
@@ -62,8 +66,8 @@ public final class SimCommand implements Callable<Integer> {
         boolean saturate;
         @Option(names = "--speedup", defaultValue = "1", description = "divide submit times by X (${DEFAULT-VALUE})")
         double speedup;
-        @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table|json (${DEFAULT-VALUE})")
-        String output;
+        @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
+        CommandLine.Model.CommandSpec mixee;
         @Option(names = "--out", description = "directory for PNG plots (none when absent)")
         Path outDir;
         @Option(names = "--spares", defaultValue = "-1", description = "spare cards per supernode for cardinal (default: 8 on supernodes >= 128 cards for synthetic, 0 for replay)")
@@ -77,7 +81,15 @@ public final class SimCommand implements Callable<Integer> {
         @Option(names = "--max-jobs-per-pass", defaultValue = "500", description = "backfill depth: pending jobs tried per pass (${DEFAULT-VALUE})")
         int maxJobsPerPass;
 
+        /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */
+        String output() {
+            CommandLine.Model.OptionSpec o = mixee == null ? null : mixee.findOption("-o");
+            Object v = o == null ? null : o.getValue();
+            return v == null ? "table" : v.toString().toLowerCase(java.util.Locale.ROOT);
+        }
+
         void validate() throws TraceException {
+            String output = output();
             if (!output.equals("table") && !output.equals("json")) throw new TraceException("-o must be table or json, got " + output);
             if (!policy.equals("all") && !Policies.NAMES.contains(policy)) {
                 throw new TraceException("unknown policy '" + policy + "', known: all, " + String.join(", ", Policies.NAMES));
@@ -258,7 +270,7 @@ public final class SimCommand implements Callable<Integer> {
             results.add(Simulator.run(w, policy, spares, c.config(), median.tasks(), median.cardsPerTask()));
         }
         String title = w.name();
-        out.print(c.output.equals("json") ? Report.json(title, notes, results) + "\n" : Report.table(title, notes, results));
+        out.print(c.output().equals("json") ? Report.json(title, notes, results) + "\n" : Report.table(title, notes, results));
         if (c.outDir != null) {
             String prefix = w.name().startsWith("synthetic") ? "synthetic" : "replay";
             for (Path p : Plots.write(c.outDir, prefix, title, results)) err.println("wrote " + p);
