@@ -1,6 +1,5 @@
 package io.cardinal.allocator.policy;
 
-import io.cardinal.allocator.model.CardRef;
 import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.Placement;
@@ -8,37 +7,21 @@ import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.SupernodeRule;
 
 import java.util.Arrays;
-import java.util.Set;
 
 /**
  * Node-level best fit, blind to supernodes (as a plain Kubernetes "most allocated" scorer): every task goes to
  * the node with the fewest usable cards that still holds it, anywhere in the cluster. A REQUIRED job is kept in
  * the first supernode (id order) that can hold it; a result that breaks the supernode cap falls back to first fit.
  */
-public final class BestFitNodePolicy implements PlacementPolicy {
+public final class BestFitNodePolicy extends WholeJobPolicy {
     public static final String NAME = "best-fit-node";
 
-    @Override
-    public String name() {
-        return NAME;
+    public BestFitNodePolicy() {
+        super(NAME, "best-fit-node moves the whole job");
     }
 
     @Override
-    public Decision place(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, false);
-    }
-
-    @Override
-    public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, true);
-    }
-
-    @Override
-    public Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost) {
-        return Replacement.full(this, inventory, request, lost, "best-fit-node moves the whole job");
-    }
-
-    private static Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+    Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
         View v = new View(inv, req, useSpares);
         int c = v.cardsPerTask;
         if (req.rule() == SupernodeRule.REQUIRED) {

@@ -1,42 +1,24 @@
 package io.cardinal.allocator.policy;
 
-import io.cardinal.allocator.model.CardRef;
 import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.Placement;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.SupernodeRule;
 
-import java.util.Set;
-
 /**
  * The baseline: walk supernodes and nodes in id order and take the first usable cards that fit each task.
  * It honours the supernode rule, the supernode cap and spare rules, and nothing more.
  */
-public final class FirstFitPolicy implements PlacementPolicy {
+public final class FirstFitPolicy extends WholeJobPolicy {
     public static final String NAME = "first-fit";
 
-    @Override
-    public String name() {
-        return NAME;
+    public FirstFitPolicy() {
+        super(NAME, "first-fit moves the whole job");
     }
 
     @Override
-    public Decision place(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, false);
-    }
-
-    @Override
-    public Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost) {
-        return Replacement.full(this, inventory, request, lost, "first-fit moves the whole job");
-    }
-
-    @Override
-    public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, true);
-    }
-
-    static Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+    Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
         View v = new View(inv, req, useSpares);
         if (req.rule() != SupernodeRule.ANY) {
             for (int s = 0; s < v.supernodes; s++) {

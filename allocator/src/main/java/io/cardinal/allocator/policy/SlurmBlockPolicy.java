@@ -1,13 +1,10 @@
 package io.cardinal.allocator.policy;
 
-import io.cardinal.allocator.model.CardRef;
 import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.Placement;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.SupernodeRule;
-
-import java.util.Set;
 
 /**
  * Slurm {@code topology/block}: a block is a supernode; block levels are aligned groups of 2^l consecutive blocks
@@ -15,30 +12,15 @@ import java.util.Set;
  * free task slots that still fits (best fit), and inside it fills the tightest blocks first, nodes best fit.
  * No spares, and a failure moves the whole job.
  */
-public final class SlurmBlockPolicy implements PlacementPolicy {
+public final class SlurmBlockPolicy extends WholeJobPolicy {
     public static final String NAME = "slurm-block";
 
-    @Override
-    public String name() {
-        return NAME;
+    public SlurmBlockPolicy() {
+        super(NAME, "slurm-block requeues the whole job");
     }
 
     @Override
-    public Decision place(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, false);
-    }
-
-    @Override
-    public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, true);
-    }
-
-    @Override
-    public Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost) {
-        return Replacement.full(this, inventory, request, lost, "slurm-block requeues the whole job");
-    }
-
-    private static Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+    Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
         View v = new View(inv, req, useSpares);
         int cap = v.cap();
         int maxLevelSize = req.rule() == SupernodeRule.REQUIRED ? 1 : Integer.highestOneBit(Math.max(1, v.supernodes)) * 2;

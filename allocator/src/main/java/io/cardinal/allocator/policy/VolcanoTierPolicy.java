@@ -1,6 +1,5 @@
 package io.cardinal.allocator.policy;
 
-import io.cardinal.allocator.model.CardRef;
 import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.Placement;
@@ -10,7 +9,6 @@ import io.cardinal.allocator.model.SupernodeRule;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -19,30 +17,15 @@ import java.util.TreeMap;
  * (binpack), and inside it the most allocated nodes first, whatever supernode they are in. No spares, and a failure
  * moves the whole job.
  */
-public final class VolcanoTierPolicy implements PlacementPolicy {
+public final class VolcanoTierPolicy extends WholeJobPolicy {
     public static final String NAME = "volcano-tier";
 
-    @Override
-    public String name() {
-        return NAME;
+    public VolcanoTierPolicy() {
+        super(NAME, "volcano-tier reschedules the whole job");
     }
 
     @Override
-    public Decision place(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, false);
-    }
-
-    @Override
-    public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, true);
-    }
-
-    @Override
-    public Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost) {
-        return Replacement.full(this, inventory, request, lost, "volcano-tier reschedules the whole job");
-    }
-
-    private static Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+    Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
         View v = new View(inv, req, useSpares);
         int maxDepth = 0;
         for (int s = 0; s < v.supernodes; s++) maxDepth = Math.max(maxDepth, inv.tiersAt(s).size());
