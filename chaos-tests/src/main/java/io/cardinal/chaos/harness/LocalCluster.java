@@ -56,6 +56,22 @@ public final class LocalCluster implements AutoCloseable {
         return c;
     }
 
+    /**
+     * Prepares and starts one more replica whose config lists the current replicas plus itself (the others keep
+     * their configs): it joins only once the cluster adds it with a membership change. Returns its id.
+     */
+    public String addReplica() throws IOException {
+        String id = "n" + (ports.size() + 1);
+        ports.put(id, new int[]{freePort(), freePort()});
+        writeConfig(id);
+        start(id);
+        return id;
+    }
+
+    public String raftAddress(String id) {
+        return "127.0.0.1:" + ports.get(id)[0];
+    }
+
     private void writeConfig(String id) throws IOException {
         StringBuilder y = new StringBuilder();
         y.append("id: ").append(id).append('\n');
