@@ -131,6 +131,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
             } catch (InterruptedException e) {
                 return;
             }
+            reconcileIfDue();
             if (t == null) continue;
             try {
                 if (t instanceof Start s) {
@@ -147,6 +148,19 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
                 needsResync = true;
                 if (t instanceof Cmd c) c.reply.complete(error("internal", "controller failure: " + e));
             }
+        }
+    }
+
+    private long lastReconcileMillis;
+
+    /** Restart backoffs end on the leader's clock, not on a command: the controller thread checks once a second. */
+    private void reconcileIfDue() {
+        long now = System.currentTimeMillis();
+        if (controller == null || !ready || now - lastReconcileMillis < 1000) return;
+        lastReconcileMillis = now;
+        if (controller.restartDue(now)) {
+            handle(new Cmd(Command.newBuilder().setSchemaVersion(Applier.SCHEMA_VERSION).setActor("controller")
+                    .setReconcile(io.cardinal.protocol.v1.Reconcile.getDefaultInstance()).build(), new CompletableFuture<>()));
         }
     }
 

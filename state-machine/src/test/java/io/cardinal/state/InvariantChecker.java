@@ -130,7 +130,11 @@ public final class InvariantChecker {
                 if (ClusterState.isTerminal(was.getState()) && !was.equals(now)) fail(4, now.getJobId() + " changed after " + was.getState());
                 if (now.getAttempt() < was.getAttempt()) fail(4, now.getJobId() + " attempt " + was.getAttempt() + " -> " + now.getAttempt());
                 if (now.getCheckpointStep() < was.getCheckpointStep()) fail(4, now.getJobId() + " checkpoint went back");
-                if (now.getRestarts() < was.getRestarts()) fail(4, now.getJobId() + " restart count went back");
+                if (now.getRestartsTotal() < was.getRestartsTotal()) fail(4, now.getJobId() + " total restart count went back");
+                // The budget count may only fall when the committed checkpoint moved past the restore point.
+                if (now.getRestarts() < was.getRestarts() && (now.getRestarts() != 0 || now.getCheckpointStep() <= was.getCheckpointStep())) {
+                    fail(4, now.getJobId() + " restart count went back without progress");
+                }
                 if (!now.getSpec().equals(was.getSpec()) || now.getSubmitSeq() != was.getSubmitSeq()) fail(4, now.getJobId() + " spec changed");
                 if (now.getAttempt() == was.getAttempt() && ClusterState.holdsCards(was.getState())
                         && ClusterState.holdsCards(now.getState()) && !now.getPlacement().equals(was.getPlacement())) {

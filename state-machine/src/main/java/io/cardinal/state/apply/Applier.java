@@ -278,8 +278,13 @@ public final class Applier {
                         if (sp.getStep() > ev.getStep()) keep.add(sp);
                         if (sp.getStep() == ev.getStep()) locations = sp.getLocationsList();
                     }
-                    putJob(j.toBuilder().setCheckpointStep(ev.getStep()).clearStepProgress().addAllStepProgress(keep)
-                            .clearRestoreLocations().addAllRestoreLocations(locations).setUpdatedMs(t).build());
+                    JobRecord.Builder jb = j.toBuilder().setCheckpointStep(ev.getStep()).clearStepProgress().addAllStepProgress(keep)
+                            .clearRestoreLocations().addAllRestoreLocations(locations).setUpdatedMs(t);
+                    if (ev.getStep() > j.getRestoreStep()) {
+                        // Progress past the restore point: the restart budget starts over.
+                        jb.setRestarts(0).clearCrashCards();
+                    }
+                    putJob(jb.build());
                     break;
                 }
                 case JOB_INTERRUPTED: {
@@ -289,7 +294,8 @@ public final class Applier {
                     transition(j, JobState.INTERRUPTED);
                     release(j);
                     JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.INTERRUPTED).clearPlacement()
-                            .setReason(ev.getReason()).setUpdatedMs(t);
+                            .setReason(ev.getReason()).setUpdatedMs(t).setNotBeforeMs(ev.getNotBeforeMs()).clearCrashCards();
+                    for (var c : ev.getCrashCardsList()) jb.addCrashCards(c.getNodeId() + "/" + c.getIndex());
                     if (jb.getIncidentsCount() >= MAX_INCIDENTS_PER_JOB) jb.removeIncidents(0);
                     jb.addIncidents(IncidentRecord.newBuilder().setFromAttempt(ev.getAttempt()).setReason(ev.getReason())
                             .setDetectedMs(ev.getDetectedMs() > 0 ? ev.getDetectedMs() : t).setDecidedMs(t)
@@ -309,7 +315,8 @@ public final class Applier {
                     allocate(j, ev.getAttempt(), ev.getPlacement());
                     JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.RESTARTING).setAttempt(ev.getAttempt())
                             .setPlacement(ev.getPlacement()).setRestoreStep(ev.getRestoreStep())
-                            .setRestarts(j.getRestarts() + 1).setReason(ev.getReason()).setUpdatedMs(t);
+                            .setRestarts(j.getRestarts() + 1).setRestartsTotal(j.getRestartsTotal() + 1).setNotBeforeMs(0)
+                            .setReason(ev.getReason()).setUpdatedMs(t);
                     int last = jb.getIncidentsCount() - 1;
                     if (last >= 0 && jb.getIncidents(last).getToAttempt() == 0) {
                         jb.setIncidents(last, jb.getIncidents(last).toBuilder().setToAttempt(ev.getAttempt()).setRestoreStep(ev.getRestoreStep()));

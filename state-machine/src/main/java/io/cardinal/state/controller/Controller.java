@@ -40,6 +40,16 @@ public final class Controller {
         return view;
     }
 
+    /** True when an interrupted job's restart backoff has run out, so a Reconcile would restart it. */
+    public boolean restartDue(long nowMillis) {
+        for (var j : view.jobs().values()) {
+            if (j.getState() == io.cardinal.protocol.v1.JobState.INTERRUPTED && j.getNotBeforeMs() > 0 && j.getNotBeforeMs() <= nowMillis) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True after a handler left the view unusable; the owner must start a new controller from committed state. */
     public boolean broken() {
         return broken;

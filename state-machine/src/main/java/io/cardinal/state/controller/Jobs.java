@@ -163,10 +163,51 @@ final class Jobs {
             }
             b.add(Event.newBuilder().setJobSucceeded(JobSucceeded.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())));
         } else {
-            restart(j, Set.of(), "rank " + r.getRank() + " exited with code " + r.getExitCode()
-                    + (r.getDetail().isEmpty() ? "" : ": " + r.getDetail()), r.getDetectedMs(), r.getLastStep());
+            crashed(j, r);
         }
         schedulePass();
+    }
+
+    /** Longest wait between restarts after repeated worker crashes. */
+    static final long MAX_BACKOFF_MILLIS = 10 * 60_000;
+
+    /**
+     * A worker crashed. A card under a crashed rank twice in a row is marked unhealthy as suspect and the job moves
+     * off it at once; otherwise the restart waits {@code backoffSeconds} (doubling with each restart since the last
+     * progress, capped), so a job that crashes at once does not spin.
+     */
+    private void crashed(JobRecord j, ReportJobExited r) {
+        String why = "rank " + r.getRank() + " exited with code " + r.getExitCode() + (r.getDetail().isEmpty() ? "" : ": " + r.getDetail());
+        Set<CardRef> crashedCards = new java.util.TreeSet<>();
+        for (var t : j.getPlacement().getTasksList()) {
+            if (r.getRank() >= 0 && t.getTask() != r.getRank()) continue;
+            for (int idx : t.getCardIndicesList()) crashedCards.add(new CardRef(t.getNodeId(), idx));
+        }
+        Set<CardRef> suspects = new java.util.TreeSet<>();
+        for (CardRef c : crashedCards) if (j.getCrashCardsList().contains(c.toString())) suspects.add(c);
+        for (CardRef c : suspects) {
+            b.add(Event.newBuilder().setCardHealthChanged(io.cardinal.protocol.v1.CardHealthChanged.newBuilder()
+                    .setCard(Placements.toProto(c)).setHealthy(false)
+                    .setReason("suspect: job " + j.getJobId() + " crashed twice in a row on it")));
+        }
+        long backoff = suspects.isEmpty() ? backoffMillis(j) : 0;
+        if (backoff > 0 && j.getRestarts() < j.getSpec().getMaxRestarts()) {
+            var ev = JobInterrupted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt()).setReason(why)
+                    .setDetectedMs(r.getDetectedMs()).setLastStep(r.getLastStep()).setNotBeforeMs(b.nowMillis + backoff);
+            for (CardRef c : crashedCards) ev.addCrashCards(Placements.toProto(c));
+            b.add(Event.newBuilder().setJobInterrupted(ev));
+            b.add(Event.newBuilder().setJobWaiting(JobWaiting.newBuilder().setJobId(j.getJobId())
+                    .setReason("restart backoff: " + backoff / 1000.0 + " s after a worker crash")));
+            return;
+        }
+        restart(j, suspects, why + (suspects.isEmpty() ? "" : "; card(s) " + suspects + " marked suspect"),
+                r.getDetectedMs(), r.getLastStep(), crashedCards);
+    }
+
+    static long backoffMillis(JobRecord j) {
+        long base = j.getSpec().getBackoffSeconds() * 1000L;
+        if (base <= 0) return 0;
+        return Math.min(MAX_BACKOFF_MILLIS, base << Math.min(20, j.getRestarts()));
     }
 
     /** Reports of an older attempt, or of a job that no longer runs, change nothing (attempts are fencing tokens). */
@@ -185,6 +226,10 @@ final class Jobs {
      * the job still holds its cards, so the policy sees which cards are lost and which can stay.
      */
     void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStep) {
+        restart(j, lost, reason, detectedMs, lastStep, Set.of());
+    }
+
+    private void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStep, Set<CardRef> crashCards) {
         JobSpec spec = j.getSpec();
         Inventory inv = b.view.inventory();
         if (j.getRestarts() >= spec.getMaxRestarts()) {
@@ -199,7 +244,7 @@ final class Jobs {
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
         b.add(Event.newBuilder().setJobInterrupted(JobInterrupted.newBuilder().setJobId(j.getJobId())
                 .setAttempt(j.getAttempt()).setReason(reason).addAllLostCards(lostProto).setDetectedMs(detectedMs)
-                .setLastStep(lastStep)));
+                .setLastStep(lastStep).addAllCrashCards(crashCards.stream().map(Placements::toProto).toList())));
         if (d instanceof Decision.Placed p) {
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
                     .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
@@ -293,7 +338,9 @@ final class Jobs {
     private List<JobRecord> waitingInQueueOrder() {
         List<JobRecord> out = new ArrayList<>();
         for (JobRecord j : b.view.jobs().values()) {
-            if (j.getState() == JobState.PENDING || j.getState() == JobState.INTERRUPTED) out.add(j);
+            if (j.getState() == JobState.PENDING) out.add(j);
+            // An interrupted job in restart backoff is left alone until its time comes (a Reconcile then).
+            if (j.getState() == JobState.INTERRUPTED && j.getNotBeforeMs() <= b.nowMillis) out.add(j);
         }
         out.sort(Comparator.comparingInt((JobRecord j) -> -j.getSpec().getPriority()).thenComparingLong(JobRecord::getSubmitSeq));
         return out;

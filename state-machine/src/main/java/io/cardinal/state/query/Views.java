@@ -65,6 +65,8 @@ public final class Views {
         o.put("checkpointStep", j.getCheckpointStep());
         o.put("restoreStep", j.getRestoreStep());
         o.put("restarts", j.getRestarts());
+        o.put("restartsTotal", j.getRestartsTotal());
+        if (j.getNotBeforeMs() > 0) o.put("restartNotBeforeMs", j.getNotBeforeMs());
         o.put("idempotencyKey", j.getIdempotencyKey());
         ArrayNode running = o.putArray("ranksRunning");
         j.getRanksRunningList().forEach(running::add);

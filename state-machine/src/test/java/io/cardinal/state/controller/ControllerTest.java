@@ -414,4 +414,71 @@ class ControllerTest {
         for (TaskPlacement t : j.getPlacement().getTasksList()) out.add(t.getNodeId());
         return out;
     }
+
+    // ---- restart policy: backoff, suspect cards, budget that resets on progress --------------------------------
+
+    static Command crashed(String job, long attempt, int rank) {
+        return Command.newBuilder().setReportJobExited(ReportJobExited.newBuilder().setJobId(job).setAttempt(attempt)
+                .setRank(rank).setExitCode(3).setDetail("boom")).build();
+    }
+
+    @Test
+    void aWorkerCrashWaitsItsBackoffBeforeTheRestart() {
+        String id = submit(Fixtures.spec("bo", "t", 1, 4).setMaxRestarts(3).setBackoffSeconds(10).build());
+        ok(started(id, 1));
+        CommandResult r = ok(crashed(id, 1, 0));
+        assertEquals(List.of(Event.BodyCase.JOB_INTERRUPTED, Event.BodyCase.JOB_WAITING), kinds(r.events()));
+        JobRecord j = job(id);
+        assertEquals(JobState.INTERRUPTED, j.getState());
+        assertTrue(j.getNotBeforeMs() >= now + 9_000, "backoff of 10 s from " + now + ": " + j.getNotBeforeMs());
+        assertTrue(j.getReason().contains("backoff"), j.getReason());
+        assertTrue(ok(Command.newBuilder().setReconcile(io.cardinal.protocol.v1.Reconcile.getDefaultInstance()).build()).events().isEmpty(),
+                "nothing restarts before the backoff ends");
+        assertTrue(ctl.restartDue(j.getNotBeforeMs()));
+        now = j.getNotBeforeMs();
+        CommandResult later = ok(Command.newBuilder().setReconcile(io.cardinal.protocol.v1.Reconcile.getDefaultInstance()).build());
+        assertEquals(List.of(Event.BodyCase.JOB_RESTARTING), kinds(later.events()));
+        assertEquals(2, job(id).getAttempt());
+    }
+
+    @Test
+    void aCardUnderTwoCrashesInARowIsMarkedSuspectAndAvoided() {
+        String id = submit(Fixtures.spec("sus", "t", 1, 2).setMaxRestarts(5).setBackoffSeconds(0).build());
+        ok(started(id, 1));
+        List<CardRef> first = Placements.fromProto(job(id).getPlacement()).cards();
+        CommandResult r1 = ok(crashed(id, 1, 0));
+        assertTrue(kinds(r1.events()).contains(Event.BodyCase.JOB_RESTARTING), kinds(r1.events()).toString());
+        assertTrue(r1.events().stream().noneMatch(e -> e.hasCardHealthChanged()), "one crash marks nothing");
+        List<CardRef> second = Placements.fromProto(job(id).getPlacement()).cards();
+        List<CardRef> both = new java.util.ArrayList<>(first);
+        both.retainAll(second);
+        if (both.isEmpty()) return; // the policy moved the job: no card saw two crashes (still a valid outcome)
+        ok(started(id, 2));
+        CommandResult r2 = ok(crashed(id, 2, 0));
+        List<Event> marks = r2.events().stream().filter(Event::hasCardHealthChanged).toList();
+        assertEquals(both.size(), marks.size(), r2.events().toString());
+        for (Event e : marks) {
+            assertTrue(e.getCardHealthChanged().getReason().startsWith("suspect"), e.toString());
+            assertTrue(!Placements.fromProto(job(id).getPlacement()).cards().contains(Placements.fromProto(e.getCardHealthChanged().getCard())),
+                    "the new placement avoids the suspect card");
+        }
+    }
+
+    @Test
+    void theRestartBudgetStartsOverAfterProgress() {
+        String id = submit(Fixtures.spec("budget", "t", 1, 4).setMaxRestarts(1).setBackoffSeconds(0).build());
+        ok(started(id, 1));
+        checkpointAll(id, 1, 10);
+        ok(crashed(id, 1, 0));
+        assertEquals(1, job(id).getRestarts());
+        ok(started(id, 2));
+        checkpointAll(id, 2, 20);
+        assertEquals(0, job(id).getRestarts(), "progress past the restore point resets the budget");
+        assertEquals(1, job(id).getRestartsTotal());
+        ok(crashed(id, 2, 0));
+        assertEquals(JobState.RESTARTING, job(id).getState(), "a fresh budget allows another restart");
+        ok(started(id, 3));
+        ok(crashed(id, 3, 0));
+        assertEquals(JobState.FAILED, job(id).getState(), "no progress since: the budget of 1 is used up");
+    }
 }
