@@ -64,6 +64,36 @@ final class CardinalTarget {
         return "HTTP " + r.statusCode() + " " + (body.length() > 300 ? body.substring(0, 300) + "..." : body);
     }
 
+    /**
+     * The leader's own timer of a command kind (controller queue + decision + Raft commit + apply, as the API sees
+     * it): {count, sumSeconds} of {@code cardinal_commands_seconds{kind=..., outcome="ok"}} from {@code /metrics}.
+     */
+    double[] commandTimer(String replica, String kind) {
+        double count = 0;
+        double sum = 0;
+        try {
+            HttpResponse<byte[]> r = get(replica, "/metrics").get(10, TimeUnit.SECONDS);
+            for (String line : new String(r.body(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.startsWith("cardinal_commands_seconds_") || !line.contains("kind=\"" + kind + "\"")
+                        || !line.contains("outcome=\"ok\"")) continue;
+                double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                if (line.startsWith("cardinal_commands_seconds_count")) count += v;
+                else if (line.startsWith("cardinal_commands_seconds_sum")) sum += v;
+            }
+        } catch (Exception e) {
+            return new double[]{Double.NaN, Double.NaN};
+        }
+        return new double[]{count, sum};
+    }
+
+    /** Mean server-side milliseconds between two {@link #commandTimer} readings. */
+    static String serverMean(double[] before, double[] after) {
+        double n = after[0] - before[0];
+        if (!(n > 0)) return "server-side mean: n/a";
+        return String.format(java.util.Locale.ROOT, "server-side mean over the cell incl. warm-up (leader's timer, %d commands): %.2f ms", (long) n,
+                (after[1] - before[1]) / n * 1000);
+    }
+
     /** The job counts by state from {@code GET /v1/status} on {@code replica} (its {@code counts} object). */
     JsonNode counts(String replica) {
         LocalCluster.Reply r = cluster.get(replica, "/v1/status");

@@ -191,26 +191,32 @@ public final class CommitBenchmark {
                 List<String> waits = new ArrayList<>();
                 for (int clients : opt.clients) {
                     long before = pending(t, leader);
+                    double[] timer = t.commandTimer(leader, "submit_job");
                     ClosedLoop.Result r = ClosedLoop.run(clients, (client, seq) -> t.post(leader, "/v1/jobs", body,
                             key("s", clients, client, seq)).thenApply(CardinalTarget.expect(201)), ms(opt.warmupSeconds), ms(opt.seconds), executor);
-                    rows.add(new Row("cardinal", "submit", "leader", clients, r, "pending jobs before: " + before));
+                    rows.add(new Row("cardinal", "submit", "leader", clients, r, "pending jobs before: " + before + "; "
+                            + CardinalTarget.serverMean(timer, t.commandTimer(leader, "submit_job"))));
                     print(rows.get(rows.size() - 1));
                     waits.add(clients + " clients: " + before + " -> " + pending(t, leader) + " pending jobs");
                 }
                 if (opt.spreadClients > 0) {
                     long before = pending(t, leader);
+                    double[] timer = t.commandTimer(leader, "submit_job");
                     int n = opt.spreadClients;
                     ClosedLoop.Result r = ClosedLoop.run(n, (client, seq) -> t.post(ids.get(client % ids.size()), "/v1/jobs", body,
                             key("sx", n, client, seq)).thenApply(CardinalTarget.expect(201)), ms(opt.warmupSeconds), ms(opt.seconds), executor);
-                    rows.add(new Row("cardinal", "submit", "all 3 replicas", n, r, "pending jobs before: " + before));
+                    rows.add(new Row("cardinal", "submit", "all 3 replicas", n, r, "pending jobs before: " + before + "; "
+                            + CardinalTarget.serverMean(timer, t.commandTimer(leader, "submit_job"))));
                     print(rows.get(rows.size() - 1));
                 }
                 // The same single client again, now behind every job the cells above left pending: the controller
                 // tries to place all waiting jobs ahead of a new one on each submit.
                 long before = pending(t, leader);
+                double[] timer = t.commandTimer(leader, "submit_job");
                 ClosedLoop.Result again = ClosedLoop.run(1, (client, seq) -> t.post(leader, "/v1/jobs", body,
                         key("sa", 1, client, seq)).thenApply(CardinalTarget.expect(201)), ms(opt.warmupSeconds), ms(opt.seconds), executor);
-                rows.add(new Row("cardinal", "submit (queue grown)", "leader", 1, again, "pending jobs before: " + before));
+                rows.add(new Row("cardinal", "submit (queue grown)", "leader", 1, again, "pending jobs before: " + before + "; "
+                        + CardinalTarget.serverMean(timer, t.commandTimer(leader, "submit_job"))));
                 print(rows.get(rows.size() - 1));
                 notes.add("Submit cluster queue depth per cell: " + String.join("; ", waits) + ".");
             } finally {
@@ -256,6 +262,7 @@ public final class CommitBenchmark {
                 for (int[] cell : cells) {
                     int clients = cell[0];
                     boolean spread = cell[1] == 1;
+                    double[] timer = t.commandTimer(leader, "submit_job");
                     PlacedJobReaper.Slots slots = new PlacedJobReaper.Slots(supernodes * jobsPerSupernode, executor);
                     ClosedLoop.Result r = ClosedLoop.run(clients, (client, seq) -> t.post(spread ? ids.get(client % ids.size()) : leader,
                                     "/v1/jobs", body, key(spread ? "px" : "p", clients, client, seq))
@@ -271,7 +278,8 @@ public final class CommitBenchmark {
                     boolean drained = reaper.drain(120_000);
                     String summary = reaper.takeSummary() + (drained ? "" : " (reaper did not catch up within 120 s)");
                     rows.add(new Row("cardinal", "place 64 cards", spread ? "all 3 replicas" : "leader", clients, r,
-                            "whole cell incl. warm-up: " + summary));
+                            CardinalTarget.serverMean(timer, t.commandTimer(leader, "submit_job"))
+                                    + "; reaper over the cell incl. warm-up: " + summary));
                     print(rows.get(rows.size() - 1));
                 }
             } finally {
@@ -297,7 +305,7 @@ public final class CommitBenchmark {
         String version = EtcdCluster.version(binary);
         System.out.println("starting 3 etcd members (" + version + ") under " + dir);
         notes.add("etcd: " + binary + ", " + version + "; 3 members on loopback, default settings (WAL fsync on every "
-                + "commit), driven by jetcd " + Client.class.getPackage().getImplementationVersion()
+                + "commit), driven by jetcd " + jarName(Client.class)
                 + " (one gRPC channel per client object, requests multiplexed on it).");
         try (EtcdCluster e = EtcdCluster.start(binary, dir, 3)) {
             Thread hook = new Thread(e::close);
@@ -428,6 +436,14 @@ public final class CommitBenchmark {
 
     private static long ms(int seconds) {
         return seconds * 1000L;
+    }
+
+    private static String jarName(Class<?> c) {
+        try {
+            return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).getFileName().toString();
+        } catch (Exception e) {
+            return "?";
+        }
     }
 
     private static long memoryGiB() {
