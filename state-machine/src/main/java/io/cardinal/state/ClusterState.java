@@ -41,6 +41,23 @@ public final class ClusterState {
     final TreeMap<String, QuotaRecord> quotas = new TreeMap<>();
     final TreeMap<String, SpareRuleRecord> spareRules = new TreeMap<>();
     final TreeMap<String, String> jobIdByKey = new TreeMap<>();
+    /** Jobs waiting for cards (pending or interrupted), in queue order; kept in step with {@link #jobs}. */
+    final java.util.TreeSet<QueueKey> waiting = new java.util.TreeSet<>();
+
+    /** Queue order: priority high first, then submit order, then id. All three never change for a job. */
+    record QueueKey(int priority, long submitSeq, String jobId) implements Comparable<QueueKey> {
+        static QueueKey of(JobRecord j) {
+            return new QueueKey(j.getSpec().getPriority(), j.getSubmitSeq(), j.getJobId());
+        }
+
+        @Override
+        public int compareTo(QueueKey o) {
+            int c = Integer.compare(o.priority, priority);
+            if (c != 0) return c;
+            c = Long.compare(submitSeq, o.submitSeq);
+            return c != 0 ? c : jobId.compareTo(o.jobId);
+        }
+    }
     List<Member> members = List.of();
     Inventory inventory = new Inventory();
     long lastEventSeq;
@@ -56,6 +73,7 @@ public final class ClusterState {
         c.quotas.putAll(quotas);
         c.spareRules.putAll(spareRules);
         c.jobIdByKey.putAll(jobIdByKey);
+        c.waiting.addAll(waiting);
         c.members = members;
         c.inventory = inventory.copy();
         c.lastEventSeq = lastEventSeq;
@@ -81,6 +99,21 @@ public final class ClusterState {
 
     public NavigableMap<String, SpareRuleRecord> spareRules() {
         return Collections.unmodifiableNavigableMap(spareRules);
+    }
+
+    /** Ids of the jobs waiting for cards (pending or interrupted), in queue order. */
+    public Iterable<String> waitingJobIds() {
+        return () -> waiting.stream().map(QueueKey::jobId).iterator();
+    }
+
+    public static boolean isWaiting(JobState s) {
+        return s == JobState.PENDING || s == JobState.INTERRUPTED;
+    }
+
+    void putJob(JobRecord j) {
+        JobRecord old = jobs.put(j.getJobId(), j);
+        if (old != null && isWaiting(old.getState()) && !isWaiting(j.getState())) waiting.remove(QueueKey.of(old));
+        if (isWaiting(j.getState())) waiting.add(QueueKey.of(j));
     }
 
     public String jobIdForKey(String idempotencyKey) {
@@ -196,7 +229,7 @@ public final class ClusterState {
         for (QuotaRecord q : quotas) s.quotas.put(q.getTenant(), q);
         s.jobIdByKey.putAll(keys);
         for (JobRecord j : jobs) {
-            s.jobs.put(j.getJobId(), j);
+            s.putJob(j);
             if (holdsCards(j.getState())) {
                 s.inventory.allocate(new Holder(j.getJobId(), j.getAttempt()), Placements.fromProto(j.getPlacement()));
             }

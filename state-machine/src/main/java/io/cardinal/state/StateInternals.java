@@ -25,6 +25,11 @@ public final class StateInternals {
         return s.jobs;
     }
 
+    /** Writes a job record and keeps the waiting-queue index in step. */
+    public static void putJob(ClusterState s, JobRecord j) {
+        s.putJob(j);
+    }
+
     public static TreeMap<String, QuotaRecord> quotas(ClusterState s) {
         return s.quotas;
     }

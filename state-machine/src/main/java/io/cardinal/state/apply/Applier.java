@@ -578,7 +578,7 @@ public final class Applier {
         }
 
         private void putJob(JobRecord j) {
-            StateInternals.jobs(s).put(j.getJobId(), j);
+            StateInternals.putJob(s, j);
             jobs.add(j.getJobId());
         }
 

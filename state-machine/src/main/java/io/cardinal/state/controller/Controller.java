@@ -23,6 +23,7 @@ public final class Controller {
     private final PlacementPolicy policy;
     private final long term;
     private boolean broken;
+    private final Topology topology = new Topology();
 
     /** {@code committed} is copied; the controller owns the copy. */
     public Controller(ClusterState committed, PlacementPolicy policy, long term) {
@@ -62,6 +63,9 @@ public final class Controller {
         try {
             dispatch(cmd, batch, reply);
             batch.finish();
+            for (Event e : batch.events()) {
+                if (e.hasNodeRegistered()) topology.invalidate();
+            }
         } catch (Rejection r) {
             if (batch.events().isEmpty()) {
                 return new CommandResult(java.util.List.of(), Reply.newBuilder().setOk(false).setCode(r.code())
@@ -83,7 +87,7 @@ public final class Controller {
     }
 
     private void dispatch(Command cmd, Batch b, Reply.Builder reply) {
-        Jobs jobs = new Jobs(b, policy);
+        Jobs jobs = new Jobs(b, policy, topology);
         Nodes nodes = new Nodes(b, policy, jobs);
         switch (cmd.getBodyCase()) {
             case SUBMIT_JOB:

@@ -16,7 +16,7 @@ final class JobSpecRules {
     private JobSpecRules() {
     }
 
-    static void check(JobSpec s, Inventory inv) {
+    static void check(JobSpec s, Inventory inv, Topology topology) {
         if (s.getName().isEmpty()) throw Rejection.invalid("name: required");
         if (s.getTenant().isEmpty()) throw Rejection.invalid("tenant: required");
         if (s.getTasks() < 1) throw Rejection.invalid("tasks: must be >= 1, got " + s.getTasks());
@@ -26,23 +26,18 @@ final class JobSpecRules {
         if (s.getMaxRestarts() < 0) throw Rejection.invalid("restart.maxRestarts: must be >= 0");
         if (inv.nodeIds().isEmpty()) return; // nothing registered yet: it waits, with that reason
         long need = (long) s.getTasks() * s.getCardsPerTask();
+        Topology.Counts counts = topology.counts(inv, s.getCardModelsList());
         int largestNode = 0;
         long total = 0;
-        Map<String, Long> perSupernode = new HashMap<>();
-        boolean modelSeen = s.getCardModelsCount() == 0;
-        for (String nodeId : inv.nodeIds()) {
-            int matching = 0;
-            for (int i = 0; i < inv.cardCount(nodeId); i++) {
-                String model = inv.model(new CardRef(nodeId, i));
-                if (s.getCardModelsCount() == 0 || s.getCardModelsList().contains(model)) matching++;
-            }
-            if (matching > 0) modelSeen = true;
+        long[] perSupernode = new long[counts.supernodes()];
+        for (int n = 0; n < counts.matching().length; n++) {
+            int matching = counts.matching()[n];
             largestNode = Math.max(largestNode, matching);
-            long usableTasks = matching / s.getCardsPerTask();
-            total += usableTasks * s.getCardsPerTask();
-            perSupernode.merge(inv.nodeView(nodeId).supernodeId(), usableTasks * s.getCardsPerTask(), Long::sum);
+            long usable = (long) (matching / s.getCardsPerTask()) * s.getCardsPerTask();
+            total += usable;
+            perSupernode[counts.supernodeOf()[n]] += usable;
         }
-        if (!modelSeen) {
+        if (largestNode == 0) {
             throw Rejection.invalid("cardModel: no registered node has a card of model " + String.join("|", s.getCardModelsList()));
         }
         if (s.getCardsPerTask() > largestNode) {
@@ -54,7 +49,8 @@ final class JobSpecRules {
                     + " cards, but the cluster has only " + total + " matching cards in task-sized groups");
         }
         if (s.getSupernode() == SupernodeRule.SUPERNODE_REQUIRED) {
-            long best = perSupernode.values().stream().mapToLong(Long::longValue).max().orElse(0);
+            long best = 0;
+            for (long v : perSupernode) best = Math.max(best, v);
             if (need > best) {
                 throw Rejection.invalid("topology.supernode: required, but the largest supernode has " + best
                         + " matching cards and the job needs " + need);

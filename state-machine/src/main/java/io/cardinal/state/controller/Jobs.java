@@ -54,9 +54,12 @@ final class Jobs {
     private final PlacementPolicy policy;
     private final Scheduler scheduler;
 
-    Jobs(Batch b, PlacementPolicy policy) {
+    private final Topology topology;
+
+    Jobs(Batch b, PlacementPolicy policy, Topology topology) {
         this.b = b;
         this.policy = policy;
+        this.topology = topology;
         this.scheduler = new Scheduler(policy, new Scheduler.Options(MAX_JOBS_PER_PASS, true, true, 256));
     }
 
@@ -68,13 +71,13 @@ final class Jobs {
                 return;
             }
         }
-        JobSpecRules.check(spec, b.view.inventory());
+        JobSpecRules.check(spec, b.view.inventory(), topology);
         String jobId = String.format("j-%06d", b.view.jobsSubmitted() + 1);
         b.add(Event.newBuilder().setJobSubmitted(JobSubmitted.newBuilder().setJobId(jobId).setSpec(spec).setIdempotencyKey(key)));
         reply.setJobId(jobId);
         // Capacity did not change, so only the head of the queue and the new job can move: that keeps a submit
         // cheap however long the queue is, and the new job still cannot jump ahead of the head's reservation.
-        List<JobRecord> waiting = waitingInQueueOrder();
+        List<JobRecord> waiting = waitingInQueueOrder(1);
         List<JobRecord> consider = new ArrayList<>();
         if (!waiting.isEmpty() && !waiting.get(0).getJobId().equals(jobId)) consider.add(waiting.get(0));
         consider.add(b.view.jobs().get(jobId));
@@ -260,8 +263,7 @@ final class Jobs {
      * queue order, bounded to {@link #MAX_JOBS_PER_PASS}: run when capacity may have grown.
      */
     void schedulePass() {
-        List<JobRecord> waiting = waitingInQueueOrder();
-        schedule(waiting.size() > MAX_JOBS_PER_PASS ? waiting.subList(0, MAX_JOBS_PER_PASS) : waiting);
+        schedule(waitingInQueueOrder(MAX_JOBS_PER_PASS));
     }
 
     /** Runs the allocator's scheduler on these waiting jobs and turns its decisions into events. */
@@ -335,14 +337,16 @@ final class Jobs {
         }
     }
 
-    private List<JobRecord> waitingInQueueOrder() {
+    /** Up to {@code limit} waiting jobs in queue order, leaving out those in restart backoff. */
+    private List<JobRecord> waitingInQueueOrder(int limit) {
         List<JobRecord> out = new ArrayList<>();
-        for (JobRecord j : b.view.jobs().values()) {
-            if (j.getState() == JobState.PENDING) out.add(j);
+        for (String id : b.view.waitingJobIds()) {
+            if (out.size() >= limit) break;
+            JobRecord j = b.view.jobs().get(id);
             // An interrupted job in restart backoff is left alone until its time comes (a Reconcile then).
-            if (j.getState() == JobState.INTERRUPTED && j.getNotBeforeMs() <= b.nowMillis) out.add(j);
+            if (j.getState() == JobState.INTERRUPTED && j.getNotBeforeMs() > b.nowMillis) continue;
+            out.add(j);
         }
-        out.sort(Comparator.comparingInt((JobRecord j) -> -j.getSpec().getPriority()).thenComparingLong(JobRecord::getSubmitSeq));
         return out;
     }
 
