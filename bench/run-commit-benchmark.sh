@@ -12,4 +12,6 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 cp="$root/bench/target/classes:$(cat "$root/bench/target/classpath.txt")"
 # The server JVMs that LocalCluster starts use this same classpath (ServerMain comes from cardinal-server).
-exec java -Xmx1g -XX:+UseParallelGC -Dcardinal.server.classpath="$cp" -cp "$cp" io.cardinal.bench.CommitBenchmark "$@"
+# Server JVMs get the flags bin/cardinal-server uses in production (C2, default GC, 1 GiB), not the tests' fast-start ones.
+exec java -Xmx1g -XX:+UseParallelGC -Dcardinal.server.classpath="$cp" \
+  -Dcardinal.server.jvmFlags="${CARDINAL_BENCH_SERVER_JVM_FLAGS:--Xmx1g}" -cp "$cp" io.cardinal.bench.CommitBenchmark "$@"

@@ -29,7 +29,9 @@ import java.util.stream.Stream;
  */
 public final class LocalCluster implements AutoCloseable {
     public static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> JVM_FLAGS = List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    /** Tests favour start-up time; a benchmark sets {@code cardinal.server.jvmFlags} to what production runs. */
+    private static final List<String> TEST_JVM_FLAGS = List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+    private static final List<String> JVM_OPENS = List.of(
             "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "-Dchronicle.analytics.disable=true");
 
@@ -101,7 +103,9 @@ public final class LocalCluster implements AutoCloseable {
     public void start(String id) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(JVM_FLAGS);
+        String flags = System.getProperty("cardinal.server.jvmFlags", "").trim();
+        cmd.addAll(flags.isEmpty() ? TEST_JVM_FLAGS : List.of(flags.split("\\s+")));
+        cmd.addAll(JVM_OPENS);
         cmd.add("-cp");
         cmd.add(System.getProperty("cardinal.server.classpath", System.getProperty("java.class.path")));
         cmd.add("io.cardinal.server.ServerMain");
