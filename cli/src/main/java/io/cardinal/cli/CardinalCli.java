@@ -43,7 +43,7 @@ import picocli.CommandLine.ScopeType;
         QuotaCommand.class,
         SpareCommand.class,
         DevCommand.class,
-        SimCommand.class,
+        SimBridge.class,
         CommandLine.HelpCommand.class})
 public final class CardinalCli implements Callable<Integer> {
   public static final String SERVERS_ENV = "CARDINAL_SERVERS";
@@ -82,6 +82,9 @@ public final class CardinalCli implements Callable<Integer> {
   }
 
   private static int execute(CliContext context, String... args) {
+    if (args.length > 0 && args[0].equals("sim")) {
+      return SimBridge.run(context, java.util.Arrays.asList(args).subList(1, args.length));
+    }
     CardinalCli root = new CardinalCli(context);
     CommandLine cmd = new CommandLine(root);
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
