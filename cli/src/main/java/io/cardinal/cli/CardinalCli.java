@@ -2,8 +2,11 @@ package io.cardinal.cli;
 
 import io.cardinal.allocator.sim.SimCommand;
 import io.cardinal.cli.command.ClusterCommand;
+import io.cardinal.cli.command.DebugCommand;
+import io.cardinal.cli.command.DemoCommand;
 import io.cardinal.cli.command.DevCommand;
 import io.cardinal.cli.command.EventsCommand;
+import io.cardinal.cli.command.IncidentsCommand;
 import io.cardinal.cli.command.JobCommand;
 import io.cardinal.cli.command.LeaderCommand;
 import io.cardinal.cli.command.NodeCommand;
@@ -40,9 +43,12 @@ import picocli.CommandLine.ScopeType;
         NodeCommand.class,
         JobCommand.class,
         EventsCommand.class,
+        IncidentsCommand.class,
         QuotaCommand.class,
         SpareCommand.class,
         DevCommand.class,
+        DemoCommand.class,
+        DebugCommand.class,
         SimBridge.class,
         CommandLine.HelpCommand.class})
 public final class CardinalCli implements Callable<Integer> {
