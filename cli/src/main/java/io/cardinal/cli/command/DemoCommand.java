@@ -41,9 +41,10 @@ public final class DemoCommand extends BaseCommand {
     Path root = prepare();
     boolean temporary = dir == null;
     DemoCluster cluster = new DemoCluster(home, root, err);
-    AtomicBoolean finished = new AtomicBoolean();
+    // Whoever claims the end first (the run finishing, or Ctrl-C's shutdown hook) reports and cleans up.
+    AtomicBoolean claimed = new AtomicBoolean();
     Thread hook = new Thread(() -> {
-      if (finished.get()) {
+      if (!claimed.compareAndSet(false, true)) {
         return;
       }
       err.println("cardinal demo: interrupted; stopping the agents, their workers and the servers");
@@ -60,13 +61,22 @@ public final class DemoCommand extends BaseCommand {
     try {
       result = new DemoRun(cluster, home, err, startMs).run();
     } finally {
+      long stopStart = System.nanoTime();
+      boolean first = !cluster.closed();
       cluster.close();
+      if (first) {
+        err.printf("cardinal demo: stopped the agents, their workers and the servers in %.1f s%n",
+            (System.nanoTime() - stopStart) / 1e9);
+      }
     }
-    finished.set(true);
+    if (!claimed.compareAndSet(false, true)) {
+      // Ctrl-C: the shutdown hook owns the cleanup and the last word; the JVM exits when it is done.
+      throw new CliException(130, "interrupted");
+    }
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException shuttingDown) {
-      // Ctrl-C came meanwhile: the hook sees `finished` and leaves the rest to us.
+      // Ctrl-C came meanwhile: the hook finds the end claimed and leaves the rest to us.
     }
     List<String> left = cluster.leftovers();
     if (!left.isEmpty()) {

@@ -186,15 +186,10 @@ public final class DemoCluster implements AutoCloseable {
       toStop = List.copyOf(agents);
       servers = replicas;
     }
+    // Everything gets SIGTERM at once, so the waits overlap.
     for (Agent a : toStop) {
       if (groupAlive(a.pid())) {
         signalGroup(a.pid(), "TERM");
-      }
-    }
-    for (Agent a : toStop) {
-      if (!awaitGroupGone(a.pid(), AGENT_STOP_GRACE)) {
-        signalGroup(a.pid(), "KILL");
-        awaitGroupGone(a.pid(), Duration.ofSeconds(5));
       }
     }
     List<ProcessHandle> live = new ArrayList<>();
@@ -203,6 +198,14 @@ public final class DemoCluster implements AutoCloseable {
         h.destroy();
         live.add(h);
       });
+    }
+    long agentsDeadline = System.nanoTime() + AGENT_STOP_GRACE.toNanos();
+    for (Agent a : toStop) {
+      Duration left = Duration.ofNanos(Math.max(0, agentsDeadline - System.nanoTime()));
+      if (!awaitGroupGone(a.pid(), left)) {
+        signalGroup(a.pid(), "KILL");
+        awaitGroupGone(a.pid(), Duration.ofSeconds(5));
+      }
     }
     for (ProcessHandle h : live) {
       if (!ReplicaProcesses.awaitExit(h, SERVER_STOP_GRACE)) {
@@ -231,6 +234,11 @@ public final class DemoCluster implements AutoCloseable {
       ReplicaProcesses.live(r).ifPresent(h -> left.add("server " + r.id() + " (pid " + h.pid() + ")"));
     }
     return left;
+  }
+
+  /** Whether {@link #close()} has begun (the demo ended, or Ctrl-C). */
+  public synchronized boolean closed() {
+    return closed;
   }
 
   private synchronized void checkOpen() {

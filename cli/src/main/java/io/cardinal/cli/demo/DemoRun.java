@@ -241,7 +241,7 @@ public final class DemoRun {
 
   /** After the run (or a failed step): the incidents and the events, into the timeline. Best effort. */
   private void collect() {
-    if (api == null) {
+    if (api == null || cluster.closed()) {
       return;
     }
     try {
@@ -314,6 +314,9 @@ public final class DemoRun {
     long deadline = System.nanoTime() + STEP_TIMEOUT.toNanos();
     String lastError = null;
     while (true) {
+      if (cluster.closed()) {
+        throw new StepFailed(step, "interrupted: the demo is shutting down");
+      }
       try {
         Optional<T> v = probe.get();
         if (v.isPresent()) {
