@@ -2,8 +2,11 @@ package io.cardinal.cli;
 
 import io.cardinal.allocator.sim.SimCommand;
 import io.cardinal.cli.command.ClusterCommand;
+import io.cardinal.cli.command.DebugCommand;
+import io.cardinal.cli.command.DemoCommand;
 import io.cardinal.cli.command.DevCommand;
 import io.cardinal.cli.command.EventsCommand;
+import io.cardinal.cli.command.IncidentsCommand;
 import io.cardinal.cli.command.JobCommand;
 import io.cardinal.cli.command.LeaderCommand;
 import io.cardinal.cli.command.NodeCommand;
@@ -40,10 +43,13 @@ import picocli.CommandLine.ScopeType;
         NodeCommand.class,
         JobCommand.class,
         EventsCommand.class,
+        IncidentsCommand.class,
         QuotaCommand.class,
         SpareCommand.class,
         DevCommand.class,
-        SimCommand.class,
+        DemoCommand.class,
+        DebugCommand.class,
+        SimBridge.class,
         CommandLine.HelpCommand.class})
 public final class CardinalCli implements Callable<Integer> {
   public static final String SERVERS_ENV = "CARDINAL_SERVERS";
@@ -82,6 +88,9 @@ public final class CardinalCli implements Callable<Integer> {
   }
 
   private static int execute(CliContext context, String... args) {
+    if (args.length > 0 && args[0].equals("sim")) {
+      return SimBridge.run(context, java.util.Arrays.asList(args).subList(1, args.length));
+    }
     CardinalCli root = new CardinalCli(context);
     CommandLine cmd = new CommandLine(root);
     cmd.setCaseInsensitiveEnumValuesAllowed(true);

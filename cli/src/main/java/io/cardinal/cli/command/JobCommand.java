@@ -133,7 +133,7 @@ public final class JobCommand {
     return job.hasNonNull("cards") ? job.path("cards").asText() + " (" + shape + ")" : shape;
   }
 
-  @Command(name = "show", description = "One job: its state, spec and placement.")
+  @Command(name = "show", description = "One job: its state, spec, placement and incidents.")
   static final class Show extends BaseCommand {
     @Parameters(paramLabel = "ID", description = "Job id.")
     String id;
@@ -172,6 +172,10 @@ public final class JobCommand {
             t.row(Formats.text(p.path("task")), Formats.text(p.path("nodeId")), Formats.text(p.path("cards")));
           }
           t.print(out);
+        }
+        if (j.path("incidents").size() > 0) {
+          out.println();
+          IncidentsCommand.table(out, j.path("incidents"), false);
         }
       });
     }
