@@ -103,7 +103,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final Set<String> reportsInFlight = new HashSet<>();
     private final FailureDetector detector;
     private final Map<String, Long> assignedAtMillis = new HashMap<>();
-    private final Map<String, Long> lastStepByJob = new HashMap<>();
+    /** Per job: {attempt, highest step seen in heartbeats}. */
+    private final Map<String, long[]> lastStepByJob = new HashMap<>();
     private final Map<String, ArrayDeque<Long>> lossesByNode = new HashMap<>();
     private final Set<String> healthInFlight = new HashSet<>();
     private boolean wasLeader;
@@ -310,7 +311,12 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         long now = System.currentTimeMillis();
         detector.alive(s.nodeId, now);
         s.send(AgentFrame.newBuilder().setAck(Ack.newBuilder().setHeartbeatSequence(hb.getSequence())).build());
-        for (TaskStatus t : hb.getTasksList()) lastStepByJob.merge(t.getJobId(), t.getStep(), Math::max);
+        for (TaskStatus t : hb.getTasksList()) {
+            // Steps restart from the restore point with each attempt: keep the newest attempt's progress only.
+            long[] cur = lastStepByJob.get(t.getJobId());
+            if (cur == null || t.getAttempt() > cur[0]) lastStepByJob.put(t.getJobId(), new long[]{t.getAttempt(), t.getStep()});
+            else if (t.getAttempt() == cur[0]) cur[1] = Math.max(cur[1], t.getStep());
+        }
         if (hb.getCardsCount() > 0) cardHealthDiffs(s, hb.getCardsList(), "heartbeat");
         reconcileTasks(s, hb.getTasksList());
     }
@@ -404,7 +410,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 var t = r.getTaskExited();
                 return c.setReportJobExited(ReportJobExited.newBuilder().setJobId(t.getJobId()).setAttempt(t.getAttempt())
                         .setRank(t.getRank()).setExitCode(t.getExitCode()).setDetail(t.getDetail())
-                        .setKilledByAgent(t.getKilledByAgent()).setLastStep(Math.max(t.getLastStep(), lastStepByJob.getOrDefault(t.getJobId(), 0L)))
+                        .setKilledByAgent(t.getKilledByAgent()).setLastStep(Math.max(t.getLastStep(), lastStep(t.getJobId(), t.getAttempt())))
                         .setDetectedMs(r.getCreatedAtMillis() > 0 ? r.getCreatedAtMillis() : System.currentTimeMillis())).build();
             }
             case CHECKPOINT_DURABLE -> {
@@ -592,10 +598,15 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
 
     private List<JobProgress> progress() {
         List<JobProgress> out = new ArrayList<>();
-        for (Map.Entry<String, Long> e : lastStepByJob.entrySet()) {
-            out.add(JobProgress.newBuilder().setJobId(e.getKey()).setStep(e.getValue()).build());
+        for (Map.Entry<String, long[]> e : lastStepByJob.entrySet()) {
+            out.add(JobProgress.newBuilder().setJobId(e.getKey()).setStep(e.getValue()[1]).build());
         }
         return out;
+    }
+
+    private long lastStep(String jobId, long attempt) {
+        long[] cur = lastStepByJob.get(jobId);
+        return cur != null && cur[0] == attempt ? cur[1] : 0;
     }
 
     // ---- admin -------------------------------------------------------------------------------------------------

@@ -196,7 +196,8 @@ final class Jobs {
         long backoff = suspects.isEmpty() ? backoffMillis(j) : 0;
         if (backoff > 0 && j.getRestarts() < j.getSpec().getMaxRestarts()) {
             var ev = JobInterrupted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt()).setReason(why)
-                    .setDetectedMs(r.getDetectedMs()).setLastStep(r.getLastStep()).setNotBeforeMs(b.nowMillis + backoff);
+                    .setDetectedMs(r.getDetectedMs()).setLastStep(Math.max(r.getLastStep(), j.getCheckpointStep()))
+                    .setNotBeforeMs(b.nowMillis + backoff);
             for (CardRef c : crashedCards) ev.addCrashCards(Placements.toProto(c));
             b.add(Event.newBuilder().setJobInterrupted(ev));
             b.add(Event.newBuilder().setJobWaiting(JobWaiting.newBuilder().setJobId(j.getJobId())
@@ -232,7 +233,9 @@ final class Jobs {
         restart(j, lost, reason, detectedMs, lastStep, Set.of());
     }
 
-    private void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStep, Set<CardRef> crashCards) {
+    private void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStepSeen, Set<CardRef> crashCards) {
+        // Heartbeats are up to an interval old (and a dead node's are older): the job reached its committed step at least.
+        long lastStep = Math.max(lastStepSeen, j.getCheckpointStep());
         JobSpec spec = j.getSpec();
         Inventory inv = b.view.inventory();
         if (j.getRestarts() >= spec.getMaxRestarts()) {
