@@ -44,7 +44,10 @@ final class AgentCluster implements AutoCloseable {
         Path dir = LocalCluster.freshDir(name);
         System.out.println(name + ": data and logs under " + dir);
         LocalCluster servers = LocalCluster.start(dir.resolve("servers"), 3, serverConfig, true);
-        LocalAgents agents = new LocalAgents(dir.resolve("agents"), servers.agentAddresses(), "heartbeatIntervalMillis: 500\n");
+        // The trainers checkpoint every 0.5 s, far more often than real jobs: keep enough steps that the committed one
+        // survives the keep-last-K rule while a failure is being detected (agent/README.md, known limits).
+        LocalAgents agents = new LocalAgents(dir.resolve("agents"), servers.agentAddresses(),
+                "heartbeatIntervalMillis: 500\nkeepCheckpoints: 20\n");
         AgentCluster c = new AgentCluster(dir, servers, agents);
         try {
             servers.awaitLeader(60_000);
@@ -136,11 +139,20 @@ final class AgentCluster implements AutoCloseable {
 
     /** The job's stored events (NDJSON), oldest first; null when no replica answered. */
     List<JsonNode> events(String jobId) {
+        return eventsWhere("job=" + jobId);
+    }
+
+    /** The node's stored events, oldest first. */
+    List<JsonNode> eventsOfNode(String nodeId) {
+        return eventsWhere("node=" + nodeId);
+    }
+
+    private List<JsonNode> eventsWhere(String filter) {
         for (String id : servers.ids()) {
             if (!servers.alive(id)) continue;
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + servers.httpAddress(id)
-                        + "/v1/events?job=" + jobId + "&limit=10000")).timeout(Duration.ofSeconds(10)).GET().build(),
+                        + "/v1/events?" + filter + "&limit=10000")).timeout(Duration.ofSeconds(10)).GET().build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() != 200) continue;
                 List<JsonNode> out = new ArrayList<>();
