@@ -676,11 +676,13 @@ public final class Agent implements AutoCloseable {
     }
     t.state = TaskState.TASK_STATE_EXITED;
     t.exitCode = p.exitValue();
-    attemptLog.write(AttemptLog.Kind.STOP, jobId, attempt, rank, p.pid());
     log.info("job {} attempt {} rank {} pid {} exited with code {}", jobId, attempt, rank, p.pid(), t.exitCode);
+    // The report goes into the outbox before the STOP line: a kill -9 between the two must leave the exit either
+    // in the outbox (resent after restart) or unstopped in attempts.log (reported by recover()), never in neither.
     emit(Report.newBuilder().setType(ReportType.TASK_EXITED).setTaskExited(TaskExited.newBuilder()
         .setJobId(jobId).setAttempt(attempt).setRank(rank).setExitCode(t.exitCode).setLastStep(t.step)
         .setDetail("exited with code " + t.exitCode)));
+    attemptLog.write(AttemptLog.Kind.STOP, jobId, attempt, rank, p.pid());
   }
 
   /** Kills the given tasks (blocking the state thread until they are gone) and reports each. */

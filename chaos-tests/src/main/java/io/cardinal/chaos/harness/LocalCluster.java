@@ -44,16 +44,23 @@ public final class LocalCluster implements AutoCloseable {
     private final String extraConfig;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private LocalCluster(Path dir, int replicas, String extraConfig) throws IOException {
+    private LocalCluster(Path dir, int replicas, String extraConfig, boolean agentGateways) throws IOException {
         this.dir = dir;
         this.extraConfig = extraConfig;
-        for (int i = 1; i <= replicas; i++) ports.put("n" + i, new int[]{freePort(), freePort()});
+        for (int i = 1; i <= replicas; i++) {
+            ports.put("n" + i, agentGateways ? new int[]{freePort(), freePort(), freePort()} : new int[]{freePort(), freePort()});
+        }
         for (String id : ports.keySet()) writeConfig(id);
     }
 
     /** Starts {@code replicas} servers; {@code extraConfig} is appended to every config (YAML lines). */
     public static LocalCluster start(Path dir, int replicas, String extraConfig) throws IOException {
-        LocalCluster c = new LocalCluster(dir, replicas, extraConfig);
+        return start(dir, replicas, extraConfig, false);
+    }
+
+    /** As {@link #start(Path, int, String)}; with {@code agentGateways} every peer also gets an agentAddress on a free port. */
+    public static LocalCluster start(Path dir, int replicas, String extraConfig, boolean agentGateways) throws IOException {
+        LocalCluster c = new LocalCluster(dir, replicas, extraConfig, agentGateways);
         for (String id : c.ports.keySet()) c.start(id);
         return c;
     }
@@ -81,7 +88,8 @@ public final class LocalCluster implements AutoCloseable {
         y.append("peers:\n");
         for (Map.Entry<String, int[]> e : ports.entrySet()) {
             y.append("  - {id: ").append(e.getKey()).append(", raftAddress: 127.0.0.1:").append(e.getValue()[0])
-                    .append(", httpAddress: 127.0.0.1:").append(e.getValue()[1]).append("}\n");
+                    .append(", httpAddress: 127.0.0.1:").append(e.getValue()[1])
+                    .append(e.getValue().length > 2 ? ", agentAddress: 127.0.0.1:" + e.getValue()[2] : "").append("}\n");
         }
         y.append(extraConfig == null ? "" : extraConfig);
         Files.createDirectories(dir.resolve(id));
@@ -94,6 +102,25 @@ public final class LocalCluster implements AutoCloseable {
 
     public String httpAddress(String id) {
         return "127.0.0.1:" + ports.get(id)[1];
+    }
+
+    /** The replica's agent gateway host:port, or null when the cluster was started without agent gateways. */
+    public String agentAddress(String id) {
+        int[] p = ports.get(id);
+        return p.length > 2 ? "127.0.0.1:" + p[2] : null;
+    }
+
+    /** The agent gateways of every replica (empty without agent gateways). */
+    public List<String> agentAddresses() {
+        List<String> out = new ArrayList<>();
+        for (String id : ports.keySet()) if (agentAddress(id) != null) out.add(agentAddress(id));
+        return out;
+    }
+
+    /** The OS pid of the replica's process, or -1 when it is not running. */
+    public long pid(String id) {
+        Process p = processes.get(id);
+        return p == null || !p.isAlive() ? -1 : p.pid();
     }
 
     public Path log(String id) {
@@ -239,7 +266,7 @@ public final class LocalCluster implements AutoCloseable {
         return d;
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             s.setReuseAddress(true);
             return s.getLocalPort();

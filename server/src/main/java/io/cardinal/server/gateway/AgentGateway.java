@@ -107,6 +107,16 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final Map<String, long[]> lastStepByJob = new HashMap<>();
     private final Map<String, ArrayDeque<Long>> lossesByNode = new HashMap<>();
     private final Set<String> healthInFlight = new HashSet<>();
+    /**
+     * What each node runs as this leader last heard (heartbeat tasks, minus ranks reported exited since): node -> job
+     * -> "attempt/rank" of live workers. Only nodes heard since this replica became leader are in it.
+     */
+    private final Map<String, Map<String, Set<String>>> liveWorkers = new HashMap<>();
+    /** Assigns held back until no node may still run an older attempt of the job (no two attempts at once). */
+    private final List<Held> heldAssigns = new ArrayList<>();
+
+    private record Held(String nodeId, Assign assign) {
+    }
     private boolean wasLeader;
 
     /** One agent connection. */
@@ -311,12 +321,18 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         long now = System.currentTimeMillis();
         detector.alive(s.nodeId, now);
         s.send(AgentFrame.newBuilder().setAck(Ack.newBuilder().setHeartbeatSequence(hb.getSequence())).build());
+        Map<String, Set<String>> live = new HashMap<>();
         for (TaskStatus t : hb.getTasksList()) {
             // Steps restart from the restore point with each attempt: keep the newest attempt's progress only.
             long[] cur = lastStepByJob.get(t.getJobId());
             if (cur == null || t.getAttempt() > cur[0]) lastStepByJob.put(t.getJobId(), new long[]{t.getAttempt(), t.getStep()});
             else if (t.getAttempt() == cur[0]) cur[1] = Math.max(cur[1], t.getStep());
+            if (t.getState() == TaskState.TASK_STATE_RUNNING || t.getState() == TaskState.TASK_STATE_PREPARING) {
+                live.computeIfAbsent(t.getJobId(), k -> new HashSet<>()).add(t.getAttempt() + "/" + t.getRank());
+            }
         }
+        liveWorkers.put(s.nodeId, live);
+        releaseHeldAssigns();
         if (hb.getCardsCount() > 0) cardHealthDiffs(s, hb.getCardsList(), "heartbeat");
         reconcileTasks(s, hb.getTasksList());
     }
@@ -374,6 +390,11 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             LOG.info("report {} from node {} is of epoch {}, node is at {}: dropped", r.getId(), s.nodeId, r.getNodeEpoch(), s.epoch);
             done(s, r.getId());
             return;
+        }
+        if (r.getPayloadCase() == Report.PayloadCase.TASK_EXITED) {
+            var t = r.getTaskExited();
+            Set<String> live = liveWorkers.getOrDefault(s.nodeId, Map.of()).get(t.getJobId());
+            if (live != null && live.remove(t.getAttempt() + "/" + t.getRank())) releaseHeldAssigns();
         }
         Command cmd = toCommand(s, r);
         if (cmd == null) {
@@ -463,7 +484,59 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private void sendAssignments(Session s) {
         List<Assign> assigns = new ArrayList<>();
         replica.stateMachine().read(st -> assigns.addAll(Assignments.allForNode(st, s.nodeId)));
-        for (Assign a : assigns) send(s, a);
+        for (Assign a : assigns) sendOrHold(a, s.nodeId);
+    }
+
+    /**
+     * Sends the Assign unless some node may still run an older attempt of its job; then it waits in
+     * {@link #heldAssigns} and {@link #releaseHeldAssigns()} sends it once those workers are gone. Fencing on each
+     * agent only orders attempts on that agent; this orders them across agents.
+     */
+    private void sendOrHold(Assign a, String nodeId) {
+        if (olderAttemptMayRun(a.getJobId(), a.getAttempt()) != null) {
+            heldAssigns.removeIf(h -> h.assign().getJobId().equals(a.getJobId()) && h.nodeId().equals(nodeId));
+            heldAssigns.add(new Held(nodeId, a));
+            return;
+        }
+        Session s = sessions.get(nodeId);
+        if (s != null && s.registered) send(s, a);
+    }
+
+    /**
+     * A node that may still run a worker of the job with an attempt below {@code attempt}, or null. Every online node
+     * with an agent counts until this leader has heard its heartbeat (a node that is never heard from is declared
+     * lost after the TTL, which takes it out of the count).
+     */
+    private String olderAttemptMayRun(String jobId, long attempt) {
+        List<String> online = new ArrayList<>();
+        replica.stateMachine().read(st -> {
+            for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
+        });
+        for (String n : online) {
+            Map<String, Set<String>> live = liveWorkers.get(n);
+            if (live == null) return n;
+            for (String w : live.getOrDefault(jobId, Set.of())) {
+                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
+            }
+        }
+        return null;
+    }
+
+    /** Sends the held Assigns whose older attempts are gone everywhere (and drops superseded ones). */
+    private void releaseHeldAssigns() {
+        if (heldAssigns.isEmpty()) return;
+        List<Held> held = new ArrayList<>(heldAssigns);
+        heldAssigns.clear();
+        for (Held h : held) {
+            Assign a = h.assign();
+            String nodeId = h.nodeId();
+            Assign[] current = new Assign[1];
+            replica.stateMachine().read(st -> {
+                JobRecord j = st.jobs().get(a.getJobId());
+                if (j != null && j.getAttempt() == a.getAttempt()) current[0] = Assignments.forNode(st, j, nodeId);
+            });
+            if (current[0] != null) sendOrHold(current[0], nodeId);
+        }
     }
 
     private void send(Session s, Assign a) {
@@ -498,10 +571,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                         }
                     }
                 });
-                for (int i = 0; i < assigns.size(); i++) {
-                    Session s = sessions.get(nodes.get(i));
-                    if (s != null && s.registered) send(s, assigns.get(i));
-                }
+                for (int i = 0; i < assigns.size(); i++) sendOrHold(assigns.get(i), nodes.get(i));
             }
             case JOB_INTERRUPTED -> stopEverywhere(e.getJobInterrupted().getJobId(), e.getJobInterrupted().getAttempt(), "interrupted: " + e.getJobInterrupted().getReason());
             case JOB_CANCELLED -> stopEverywhere(e.getJobCancelled().getJobId(), 0, "cancelled");
@@ -533,15 +603,20 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                     for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
                 });
                 detector.becameLeader(online, now);
+                liveWorkers.clear();
+                heldAssigns.clear();
                 LOG.info("failure detector armed for {} nodes (grace {} ms)", online.size(), ttlMillis);
             }
             if (!leader && wasLeader) {
                 detector.clear();
+                liveWorkers.clear();
+                heldAssigns.clear();
                 for (Session s : new ArrayList<>(sessions.values())) s.channel.close();
                 sessions.clear();
             }
             wasLeader = leader;
             if (!leader) return;
+            releaseHeldAssigns();
             for (FailureDetector.Action a : detector.due(now)) {
                 if (a.probe()) {
                     Session s = sessions.get(a.nodeId());

@@ -25,6 +25,9 @@ public final class EventKeys {
             case JOB_FAILED: return e.getJobFailed().getJobId();
             case JOB_CANCELLED: return e.getJobCancelled().getJobId();
             case JOB_WAITING: return e.getJobWaiting().getJobId();
+            case RANK_STARTED: return e.getRankStarted().getJobId();
+            case SHARD_DURABLE: return e.getShardDurable().getJobId();
+            case RANK_EXITED: return e.getRankExited().getJobId();
             default: return "";
         }
     }
@@ -41,6 +44,8 @@ public final class EventKeys {
             case CARD_HEALTH_CHANGED: out.add(e.getCardHealthChanged().getCard().getNodeId()); break;
             case JOB_PLACED: addNodes(out, e.getJobPlaced().getPlacement()); break;
             case JOB_RESTARTING: addNodes(out, e.getJobRestarting().getPlacement()); break;
+            case RANK_STARTED: out.add(e.getRankStarted().getNodeId()); break;
+            case SHARD_DURABLE: out.add(e.getShardDurable().getNodeId()); break;
             case JOB_INTERRUPTED: e.getJobInterrupted().getLostCardsList().forEach(c -> out.add(c.getNodeId())); break;
             default: break;
         }
