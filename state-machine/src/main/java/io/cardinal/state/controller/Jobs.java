@@ -171,6 +171,18 @@ final class Jobs {
         }
         PlacementRequest req = Placements.request(j);
         Decision d = policy.place(b.view.inventory(), req);
+        if (io.cardinal.state.InjectedBugs.on("skip-double-allocation-check") && j.getState() == JobState.PENDING) {
+            // TEST ONLY (chaos suite, -Dcardinal.injectBug): first fit that ignores holders - reuse the cards of a
+            // running job of the same shape. Apply skips its holder check under the same flag.
+            for (JobRecord other : b.view.jobs().values()) {
+                if (ClusterState.holdsCards(other.getState()) && other.getSpec().getTasks() == j.getSpec().getTasks()
+                        && other.getSpec().getCardsPerTask() == j.getSpec().getCardsPerTask()) {
+                    b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
+                            .setAttempt(j.getAttempt() + 1).setPlacement(other.getPlacement()).setReason("injected bug")));
+                    return;
+                }
+            }
+        }
         if (d instanceof Decision.Placed p) {
             if (j.getState() == JobState.PENDING) {
                 b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
