@@ -242,7 +242,8 @@ public final class Applier {
                     var ev = e.getJobRestarting();
                     JobRecord j = job(ev.getJobId());
                     transition(j, JobState.RESTARTING);
-                    requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
+                    // TEST ONLY (chaos suite, -Dcardinal.injectBug): reuse-attempt skips the attempts-grow check.
+                    if (!io.cardinal.state.InjectedBugs.on("reuse-attempt")) requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
                     if (ev.getRestoreStep() > j.getCheckpointStep() || ev.getRestoreStep() < 0) {
                         throw new InvariantViolation(4, "job " + j.getJobId() + " restarts from step " + ev.getRestoreStep()
                                 + " but its last committed checkpoint is step " + j.getCheckpointStep());

@@ -141,12 +141,17 @@ final class Jobs {
                 .setAttempt(j.getAttempt()).setReason(reason).addAllLostCards(lostProto)));
         if (d instanceof Decision.Placed p) {
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
-                    .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
+                    .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
                     .setRestoreStep(j.getCheckpointStep()).setReason(reason + "; " + p.reason())));
         } else {
             b.add(Event.newBuilder().setJobWaiting(JobWaiting.newBuilder().setJobId(j.getJobId())
                     .setReason("waiting for replacement cards: " + d.reason())));
         }
+    }
+
+    /** The attempt number of a restart: the next one (the test-only injected bug reuse-attempt reuses the old one). */
+    private static long restartAttempt(JobRecord j) {
+        return io.cardinal.state.InjectedBugs.on("reuse-attempt") ? j.getAttempt() : j.getAttempt() + 1;
     }
 
     /** Tries to place waiting jobs (pending, or interrupted and waiting for replacements) in queue order. */
@@ -189,7 +194,7 @@ final class Jobs {
                         .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())));
             } else {
                 b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
-                        .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
+                        .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
                         .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason())));
             }
         } else {
