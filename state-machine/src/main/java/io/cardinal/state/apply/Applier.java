@@ -367,6 +367,8 @@ public final class Applier {
                 newKeys.put(key, ev.getJobId());
             }
             long order = StateInternals.nextJobNumber(s);
+            // TEST ONLY (chaos suite, -Dcardinal.injectBug): nondeterministic-apply reads the local clock, so replicas diverge.
+            if (io.cardinal.state.InjectedBugs.on("nondeterministic-apply")) t = System.currentTimeMillis();
             putJob(JobRecord.newBuilder().setJobId(ev.getJobId()).setSpec(spec).setState(JobState.PENDING).setAttempt(0)
                     .setSubmittedMs(t).setUpdatedMs(t).setIdempotencyKey(key).setSubmitSeq(order).build());
         }
