@@ -133,7 +133,10 @@ final class Jobs {
             return;
         }
         String overQuota = quotaBlocks(j);
+        // TEST ONLY (chaos suite, -Dcardinal.injectBug): never-restart leaves interrupted jobs waiting forever.
+        boolean neverRestart = io.cardinal.state.InjectedBugs.on("never-restart");
         Decision d = overQuota != null ? new Decision.NotPlaced(overQuota)
+                : neverRestart ? new Decision.NotPlaced("injected bug never-restart")
                 : policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
         List<io.cardinal.protocol.v1.CardRef> lostProto = new ArrayList<>();
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
@@ -165,6 +168,7 @@ final class Jobs {
 
     private void tryPlace(JobRecord j) {
         if (j.getState() != JobState.PENDING && j.getState() != JobState.INTERRUPTED) return;
+        if (j.getState() == JobState.INTERRUPTED && io.cardinal.state.InjectedBugs.on("never-restart")) return; // TEST ONLY
         if (b.view.inventory().nodeIds().isEmpty()) {
             waiting(j, "no nodes registered yet");
             return;
