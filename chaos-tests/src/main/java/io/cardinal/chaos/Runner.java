@@ -54,7 +54,7 @@ public final class Runner {
         Path work = cfg.out().resolve("hosts");
         List<String> props = new ArrayList<>();
         if (cfg.injectBug() != null) props.add("-Dcardinal.injectBug=" + cfg.injectBug());
-        Http http = new Http(Duration.ofSeconds(5));
+        Http http = new Http(Duration.ofSeconds(3));
         ObjectNode verdict = Http.JSON.createObjectNode();
         log.println("chaos: backend " + cfg.backend() + ", profile " + cfg.profile() + ", seed " + cfg.seed() + ", " + cfg.timeSeconds()
                 + " s, nemeses " + cfg.nemeses() + (cfg.injectBug() == null ? "" : ", injected bug " + cfg.injectBug()));

@@ -75,8 +75,14 @@ public final class Workload {
         Random rnd = new Random(seed * 31 + index);
         String process = "c" + index;
         List<String> ids = backend.ids();
+        Map<String, Long> avoidUntil = new java.util.HashMap<>();
         while (!stop && System.currentTimeMillis() < deadlineMs) {
-            String replica = ids.get(rnd.nextInt(ids.size()));
+            // Like a real client, skip for a while a replica that just timed out on us (it may be paused).
+            List<String> usable = new ArrayList<>();
+            for (String id : ids) if (avoidUntil.getOrDefault(id, 0L) <= System.currentTimeMillis()) usable.add(id);
+            if (usable.isEmpty()) usable = ids;
+            String replica = usable.get(rnd.nextInt(usable.size()));
+            long before = System.currentTimeMillis();
             int dice = rnd.nextInt(100);
             if (dice < 35 || jobIds.isEmpty()) {
                 submit(process, replica, rnd);
@@ -97,9 +103,13 @@ public final class Workload {
             } else {
                 for (String n : drained) uncordon(process, replica, n);
             }
+            if (System.currentTimeMillis() - before >= TIMEOUT_AVOID_MILLIS) avoidUntil.put(replica, System.currentTimeMillis() + 3_000);
             sleep(10 + rnd.nextInt(30));
         }
     }
+
+    /** A request that took this long marks its replica as one to avoid for a few seconds. */
+    static final long TIMEOUT_AVOID_MILLIS = 2_500;
 
     void submit(String process, String replica, Random rnd) {
         long k = keys.incrementAndGet();
