@@ -9,14 +9,17 @@ import java.util.Map;
  * {@code io.cardinal.state.InjectedBugs}): which checker must catch each, and the faults that expose it.
  */
 public final class Bugs {
-    public record Bug(String name, String checker, List<String> nemeses, String what) {
+    public record Bug(String name, String checker, List<String> nemeses, String what, int clients) {
+        Bug(String name, String checker, List<String> nemeses, String what) {
+            this(name, checker, nemeses, what, 4);
+        }
     }
 
     public static final Map<String, Bug> ALL = new LinkedHashMap<>();
 
     static {
         add(new Bug("ack-before-commit", "durability", List.of("kill-leader-while-isolated"),
-                "the leader replies before the entry commits; an isolated leader that dies loses acknowledged writes"));
+                "the leader replies before the entry commits; an isolated leader that dies loses acknowledged writes", 16));
         add(new Bug("skip-double-allocation-check", "card-exclusive", List.of("kill-random", "pause-random"),
                 "placement reuses a running job's cards and apply skips the one-holder check"));
         add(new Bug("reuse-attempt", "attempt-fencing", List.of("kill-random", "pause-random"),

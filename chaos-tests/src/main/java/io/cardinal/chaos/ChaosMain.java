@@ -38,8 +38,8 @@ public final class ChaosMain implements Callable<Integer> {
     boolean listBugs;
     @Option(names = "--replicas", defaultValue = "3")
     int replicas;
-    @Option(names = "--clients", defaultValue = "4")
-    int clients;
+    @Option(names = "--clients", description = "concurrent clients (default 4; an injected bug may need more)")
+    Integer clients;
     @Option(names = "--nemesis", split = ",", description = "faults to schedule (default: every one the backend supports; 'none' for none): ${COMPLETION-CANDIDATES}")
     List<String> nemesis;
 
@@ -66,7 +66,8 @@ public final class ChaosMain implements Callable<Integer> {
         long s = seed != null ? seed : System.nanoTime() & 0xffffffffL;
         List<String> nem = nemeses(be);
         Path dir = out != null ? out.toAbsolutePath() : Path.of("target", "chaos", Long.toString(s)).toAbsolutePath();
-        RunConfig cfg = new RunConfig(be, profile, secs, s, dir, injectBug, replicas, nem, clients);
+        int cl = clients != null ? clients : injectBug != null ? Bugs.ALL.get(injectBug).clients() : 4;
+        RunConfig cfg = new RunConfig(be, profile, secs, s, dir, injectBug, replicas, nem, cl);
         ObjectNode verdict;
         try {
             verdict = new Runner(cfg, System.out).run();

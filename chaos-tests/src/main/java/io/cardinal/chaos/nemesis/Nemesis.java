@@ -156,7 +156,9 @@ public final class Nemesis {
                 } else {
                     for (String o : others) pause(o);
                 }
-                sleepUntil(until);
+                // Ratis steps an unheard leader down after about one election timeout (1 s by default), so the
+                // window in which it still acknowledges is short: kill it inside that window.
+                sleepUntil(Math.min(until, System.currentTimeMillis() + 900));
                 kill(leader);
                 for (String o : List.copyOf(paused)) resume(o);
                 backend.healNetwork();

@@ -89,7 +89,7 @@ public final class Workload {
             } else if (dice < 62) {
                 read(process, replica, jobIds.get(rnd.nextInt(jobIds.size())));
             } else if (dice < 77) {
-                cancel(process, replica, jobIds.get(rnd.nextInt(jobIds.size())));
+                cancel(process, replica, jobIds.get(rnd.nextInt(jobIds.size())), rnd);
             } else if (dice < 85) {
                 failCard(process, replica, nodeId(rnd.nextInt(NODES)), rnd.nextInt(CARDS_PER_NODE), false);
             } else if (dice < 94) {
@@ -125,6 +125,7 @@ public final class Workload {
             if (op.ok()) {
                 String jobId = op.result().path("jobId").asText();
                 if (jobs.putIfAbsent(jobId, key) == null) jobIds.add(jobId);
+                readElsewhere(process, replica, jobId, rnd);
                 return;
             }
             if (!op.type().equals(Op.INFO)) return;
@@ -152,9 +153,18 @@ public final class Workload {
         history.record(process, "read", type, replica, invNs, invMs, Http.JSON.createObjectNode().put("jobId", jobId), result);
     }
 
-    void cancel(String process, String replica, String jobId) {
-        call(process, "cancel", replica, "/v1/jobs/" + jobId + "/cancel", "{\"reason\":\"chaos\"}", null,
+    void cancel(String process, String replica, String jobId, Random rnd) {
+        Op op = call(process, "cancel", replica, "/v1/jobs/" + jobId + "/cancel", "{\"reason\":\"chaos\"}", null,
                 Http.JSON.createObjectNode().put("jobId", jobId));
+        if (op.ok()) readElsewhere(process, replica, jobId, rnd);
+    }
+
+    /** Half the time, read a job just written through another replica at once: a stale read shows up here. */
+    private void readElsewhere(String process, String replica, String jobId, Random rnd) {
+        if (rnd.nextBoolean()) return;
+        List<String> others = new ArrayList<>(backend.ids());
+        others.remove(replica);
+        if (!others.isEmpty()) read(process, others.get(rnd.nextInt(others.size())), jobId);
     }
 
     void failCard(String process, String replica, String node, int card, boolean healthy) {
