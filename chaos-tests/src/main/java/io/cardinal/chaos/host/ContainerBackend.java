@@ -152,6 +152,9 @@ public final class ContainerBackend implements Backend {
                     cc.withIpv4Address(ips.get(id));
                     cc.getHostConfig().withCapAdd(Capability.NET_ADMIN).withMemory(640L << 20);
                 });
+        // Debian's JDK keeps its conf (java.security...) under /etc/java-N-openjdk, linked from java.home/conf.
+        Path jdkEtc = Path.of("/etc/java-" + Runtime.version().feature() + "-openjdk");
+        if (Files.isDirectory(jdkEtc)) c.withFileSystemBind(jdkEtc.toString(), jdkEtc.toString(), BindMode.READ_ONLY);
         for (String root : classpathRoots(cp)) {
             if (!root.startsWith("/usr/")) c.withFileSystemBind(root, root, BindMode.READ_ONLY);
         }
