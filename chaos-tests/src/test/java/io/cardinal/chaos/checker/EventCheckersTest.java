@@ -98,6 +98,9 @@ class EventCheckersTest {
         assertFalse(DurabilityChecker.check(List.of(write("submit", "fail", "key", "k2", "{\"status\":400}")), logs).valid());
         assertFalse(DurabilityChecker.check(List.of(write("cancel", "ok", "jobId", "j-1", "{\"events\":1}")), logs).valid());
         assertTrue(DurabilityChecker.check(List.of(write("submit", "info", "key", "k9", "{\"status\":503}")), logs).valid());
+        // Seen in a containers run (seed 20): the first attempt's outcome was unknown, the retry was refused; the job exists.
+        assertTrue(DurabilityChecker.check(List.of(write("submit", "info", "key", "k2", "{\"status\":-1}"),
+                write("submit", "fail", "key", "k2", "{\"status\":-1}")), logs).valid());
     }
 
     @Test
