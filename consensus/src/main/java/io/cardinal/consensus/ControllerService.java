@@ -220,6 +220,10 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
             return;
         }
         lastWrite = f;
+        if (io.cardinal.state.InjectedBugs.on("ack-before-commit")) {
+            // TEST ONLY (chaos suite, -Dcardinal.injectBug): acknowledge as soon as the entry is appended locally.
+            c.reply.complete(r.reply());
+        }
         f.whenComplete((rr, ex) -> {
             if (ex != null || rr == null || !rr.isSuccess()) {
                 needsResync = true;

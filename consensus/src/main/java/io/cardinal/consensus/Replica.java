@@ -173,6 +173,8 @@ public final class Replica implements AutoCloseable {
     /** Runs a query on this replica: linearizable (read index) unless {@code stale}. */
     public CompletableFuture<JsonNode> query(Query q, boolean stale) {
         Message m = Message.valueOf(ByteString.copyFrom(q.toByteArray()));
+        // TEST ONLY (chaos suite, -Dcardinal.injectBug): stale-read serves every read from local state, no read index.
+        if (io.cardinal.state.InjectedBugs.on("stale-read")) stale = true;
         CompletableFuture<RaftClientReply> f = stale
                 ? client.async().sendStaleRead(m, 0, peerId)
                 : client.async().sendReadOnly(m, peerId);

@@ -47,6 +47,8 @@ public final class StateInternals {
     }
 
     public static long nextEventSeq(ClusterState s) {
+        // TEST ONLY (chaos suite, -Dcardinal.injectBug): lose-event-seq skips one sequence number in every 50.
+        if (io.cardinal.state.InjectedBugs.on("lose-event-seq") && s.lastEventSeq % 50 == 49) ++s.lastEventSeq;
         return ++s.lastEventSeq;
     }
 

@@ -307,7 +307,8 @@ public final class Applier {
                     var ev = e.getJobRestarting();
                     JobRecord j = job(ev.getJobId());
                     transition(j, JobState.RESTARTING);
-                    requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
+                    // TEST ONLY (chaos suite, -Dcardinal.injectBug): reuse-attempt skips the attempts-grow check.
+                    if (!io.cardinal.state.InjectedBugs.on("reuse-attempt")) requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
                     if (ev.getRestoreStep() > j.getCheckpointStep() || ev.getRestoreStep() < 0) {
                         throw new InvariantViolation(4, "job " + j.getJobId() + " restarts from step " + ev.getRestoreStep()
                                 + " but its last committed checkpoint is step " + j.getCheckpointStep());
@@ -437,6 +438,8 @@ public final class Applier {
                 newKeys.put(key, ev.getJobId());
             }
             long order = StateInternals.nextJobNumber(s);
+            // TEST ONLY (chaos suite, -Dcardinal.injectBug): nondeterministic-apply reads the local clock, so replicas diverge.
+            if (io.cardinal.state.InjectedBugs.on("nondeterministic-apply")) t = System.currentTimeMillis();
             putJob(JobRecord.newBuilder().setJobId(ev.getJobId()).setSpec(spec).setState(JobState.PENDING).setAttempt(0)
                     .setSubmittedMs(t).setUpdatedMs(t).setIdempotencyKey(key).setSubmitSeq(order).build());
         }
@@ -482,6 +485,8 @@ public final class Applier {
                 inv.allocate(new Holder(j.getJobId(), attempt), p);
             } catch (AllocationConflict ex) {
                 String m = ex.getMessage();
+                // TEST ONLY (chaos suite, -Dcardinal.injectBug): skip the one-holder-per-card invariant.
+                if (io.cardinal.state.InjectedBugs.on("skip-double-allocation-check") && m.contains("is held by")) return;
                 int which = m.contains("held by") || m.contains("twice") || m.contains("already holds") ? 1 : 2;
                 throw new InvariantViolation(which, m);
             }

@@ -171,6 +171,30 @@ final class Jobs {
         schedulePass();
     }
 
+    /** The attempt number of a restart: the next one (the test-only injected bug reuse-attempt reuses the old one). */
+    private static long restartAttempt(JobRecord j) {
+        return io.cardinal.state.InjectedBugs.on("reuse-attempt") ? j.getAttempt() : j.getAttempt() + 1;
+    }
+
+    /**
+     * TEST ONLY (chaos suite, -Dcardinal.injectBug=skip-double-allocation-check): places a pending job on the cards of
+     * a running job of the same shape; apply skips its holder check under the same flag. Returns true if it did.
+     */
+    private boolean injectDoubleAllocation(List<JobRecord> waiting) {
+        for (JobRecord j : waiting) {
+            if (j.getState() != JobState.PENDING) continue;
+            for (JobRecord other : b.view.jobs().values()) {
+                if (ClusterState.holdsCards(other.getState()) && other.getSpec().getTasks() == j.getSpec().getTasks()
+                        && other.getSpec().getCardsPerTask() == j.getSpec().getCardsPerTask()) {
+                    b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
+                            .setAttempt(j.getAttempt() + 1).setPlacement(other.getPlacement()).setReason("injected bug")));
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Longest wait between restarts after repeated worker crashes. */
     static final long MAX_BACKOFF_MILLIS = 10 * 60_000;
 
@@ -244,7 +268,10 @@ final class Jobs {
             return;
         }
         String overQuota = quotaBlocks(j);
+        // TEST ONLY (chaos suite, -Dcardinal.injectBug): never-restart leaves interrupted jobs waiting forever.
+        boolean neverRestart = io.cardinal.state.InjectedBugs.on("never-restart");
         Decision d = overQuota != null ? new Decision.NotPlaced(overQuota)
+                : neverRestart ? new Decision.NotPlaced("injected bug never-restart")
                 : policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
         List<io.cardinal.protocol.v1.CardRef> lostProto = new ArrayList<>();
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
@@ -253,11 +280,12 @@ final class Jobs {
                 .setLastStep(lastStep).addAllCrashCards(crashCards.stream().map(Placements::toProto).toList())));
         if (d instanceof Decision.Placed p) {
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
-                    .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
+                    .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
                     .setRestoreStep(j.getCheckpointStep()).setReason(reason + "; " + p.reason())));
         } else {
             // No replacement near its cards: the scheduler tries a full re-placement (or records why it waits).
-            schedule(List.of(b.view.jobs().get(j.getJobId())));
+            if (neverRestart) waiting(b.view.jobs().get(j.getJobId()), d.reason());
+            else schedule(List.of(b.view.jobs().get(j.getJobId())));
         }
     }
 
@@ -272,6 +300,7 @@ final class Jobs {
     /** Runs the allocator's scheduler on these waiting jobs and turns its decisions into events. */
     private void schedule(List<JobRecord> waiting) {
         if (waiting.isEmpty()) return;
+        if (io.cardinal.state.InjectedBugs.on("skip-double-allocation-check") && injectDoubleAllocation(waiting)) return;
         if (b.view.inventory().nodeIds().isEmpty()) {
             for (JobRecord j : waiting) waiting(j, "no nodes registered yet");
             return;
@@ -301,7 +330,7 @@ final class Jobs {
                             .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())));
                 } else if (j.getState() == JobState.INTERRUPTED) {
                     b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
-                            .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement()))
+                            .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
                             .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason())));
                 }
             } else if (d instanceof SchedulingDecision.Preempt p) {
@@ -348,6 +377,7 @@ final class Jobs {
             JobRecord j = b.view.jobs().get(id);
             // An interrupted job in restart backoff is left alone until its time comes (a Reconcile then).
             if (j.getState() == JobState.INTERRUPTED && j.getNotBeforeMs() > b.nowMillis) continue;
+            if (j.getState() == JobState.INTERRUPTED && io.cardinal.state.InjectedBugs.on("never-restart")) continue; // TEST ONLY
             out.add(j);
         }
         return out;

@@ -1,0 +1,247 @@
+package io.cardinal.chaos;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cardinal.chaos.checker.AgentAttemptsChecker;
+import io.cardinal.chaos.checker.AttemptFencingChecker;
+import io.cardinal.chaos.checker.CardExclusivityChecker;
+import io.cardinal.chaos.checker.CheckResult;
+import io.cardinal.chaos.checker.ConvergenceChecker;
+import io.cardinal.chaos.checker.DurabilityChecker;
+import io.cardinal.chaos.checker.EventSequenceChecker;
+import io.cardinal.chaos.checker.LinearizabilityChecker;
+import io.cardinal.chaos.checker.LivenessChecker;
+import io.cardinal.chaos.history.History;
+import io.cardinal.chaos.history.Http;
+import io.cardinal.chaos.history.Op;
+import io.cardinal.chaos.host.Backend;
+import io.cardinal.chaos.host.ContainerBackend;
+import io.cardinal.chaos.host.LocalBackend;
+import io.cardinal.chaos.nemesis.Nemesis;
+import io.cardinal.chaos.report.Timeline;
+import io.cardinal.chaos.workload.Workload;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** One chaos run: start the hosts, run workload and nemesis, heal, check, write the verdict. Every wait is bounded. */
+public final class Runner {
+    public static final long LIVENESS_BOUND_MILLIS = 20_000;
+    static final long CONVERGE_MILLIS = 90_000;
+
+    private final RunConfig cfg;
+    private final PrintStream log;
+
+    public Runner(RunConfig cfg, PrintStream log) {
+        this.cfg = cfg;
+        this.log = log;
+    }
+
+    /** Runs and returns verdict.json's content. */
+    public ObjectNode run() throws Exception {
+        Files.createDirectories(cfg.out());
+        Path work = cfg.out().resolve("hosts");
+        List<String> props = new ArrayList<>();
+        if (cfg.injectBug() != null) props.add("-Dcardinal.injectBug=" + cfg.injectBug());
+        Http http = new Http(Duration.ofSeconds(3));
+        ObjectNode verdict = Http.JSON.createObjectNode();
+        log.println("chaos: backend " + cfg.backend() + ", profile " + cfg.profile() + ", seed " + cfg.seed() + ", " + cfg.timeSeconds()
+                + " s, nemeses " + cfg.nemeses() + (cfg.injectBug() == null ? "" : ", injected bug " + cfg.injectBug()));
+        try (Backend backend = backend(work, props); History history = new History(cfg.out().resolve("history.jsonl"))) {
+            backend.startAll();
+            awaitLeader(backend, http, 120_000);
+            Workload workload = new Workload(backend, history, http, cfg.seed());
+            workload.setup(60_000);
+            Nemesis nemesis = new Nemesis(backend, history, http, cfg.seed(), cfg.nemeses());
+            long startMs = System.currentTimeMillis();
+            long endMs = startMs + cfg.timeSeconds() * 1000;
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < cfg.clients(); i++) {
+                int idx = i;
+                threads.add(start("client-" + i, () -> workload.client(idx, endMs)));
+            }
+            Thread nem = start("nemesis", () -> nemesis.run(endMs - 5_000, 2_000, 6_000, 2_000, 5_000));
+            for (Thread t : threads) t.join(cfg.timeSeconds() * 1000 + 60_000);
+            nemesis.stop();
+            nem.join(30_000);
+            nemesis.healAll();
+            log.println("chaos: workload done (" + history.ops().size() + " ops); every fault healed");
+
+            // After heal the cluster must have a leader again; if not, that is a liveness failure, still checked below.
+            String leader = null;
+            String noLeader = null;
+            long healedAt = System.currentTimeMillis();
+            Map<String, Integer> free = new TreeMap<>();
+            try {
+                leader = awaitLeader(backend, http, 120_000);
+                Set<String> interrupted = new HashSet<>();
+                for (JsonNode e : http.events(backend.httpAddress(leader), 1000)) {
+                    if (e.path("type").asText().equals("JobInterrupted")) interrupted.add(e.path("jobId").asText());
+                }
+                healedAt = workload.heal(60_000, interrupted);
+                leader = awaitLeader(backend, http, 60_000);
+                awaitNoInterrupted(backend, http, leader, healedAt + LIVENESS_BOUND_MILLIS);
+                free = freeCards(backend, http);
+            } catch (Exception e) {
+                noLeader = "no leader (or it stopped answering) after heal: " + e;
+                log.println("chaos: " + noLeader);
+            }
+
+            long convergeStart = System.currentTimeMillis();
+            Map<String, JsonNode> status = awaitConverged(backend, http, CONVERGE_MILLIS);
+            long waited = System.currentTimeMillis() - convergeStart;
+            // A replica that cannot serve its log after heal (it stopped on an invariant, or cannot restart) is
+            // reported by the convergence checker; the others' logs are still checked.
+            Map<String, List<JsonNode>> events = new TreeMap<>();
+            for (String id : backend.ids()) {
+                try {
+                    events.put(id, http.events(backend.httpAddress(id), 1000));
+                } catch (Exception e) {
+                    log.println("chaos: replica " + id + " did not serve its events after heal: " + e);
+                }
+            }
+            List<Op> ops = history.ops();
+            Map<String, CheckResult> checks = new LinkedHashMap<>();
+            put(checks, CardExclusivityChecker.check(events));
+            put(checks, DurabilityChecker.check(ops, events));
+            put(checks, LinearizabilityChecker.check(ops));
+            put(checks, ConvergenceChecker.check(status, waited));
+            put(checks, EventSequenceChecker.check(events));
+            put(checks, AgentAttemptsChecker.checkLines(Map.of(), System.currentTimeMillis()).put("note",
+                    "no agents in this scenario (the server's agent gateway is not wired yet); checked on synthetic logs in the unit tests"));
+            CheckResult live = leader != null && events.containsKey(leader)
+                    ? LivenessChecker.check(events.get(leader), healedAt, LIVENESS_BOUND_MILLIS, free)
+                    : new CheckResult(LivenessChecker.NAME).error(noLeader != null ? noLeader : "the leader did not serve its events after heal");
+            put(checks, live);
+            put(checks, AttemptFencingChecker.check(events));
+
+            boolean valid = checks.values().stream().allMatch(CheckResult::valid);
+            verdict.put("valid", valid);
+            verdict.put("seed", cfg.seed());
+            verdict.put("backend", cfg.backend());
+            verdict.put("profile", cfg.profile());
+            verdict.put("timeSeconds", cfg.timeSeconds());
+            verdict.put("replicas", cfg.replicas());
+            if (cfg.injectBug() != null) verdict.put("injectBug", cfg.injectBug());
+            ArrayNode nem2 = verdict.putArray("nemeses");
+            cfg.nemeses().forEach(nem2::add);
+            ObjectNode c = verdict.putObject("checkers");
+            for (CheckResult r : checks.values()) c.set(r.name(), r.json());
+            ArrayNode fo = verdict.putArray("failover_ms");
+            for (long ms : failovers(ops, nemesis.leaderKillsMs())) fo.add(ms);
+            ObjectNode counts = verdict.putObject("ops");
+            for (Op op : ops) counts.put(op.f() + ":" + op.type(), counts.path(op.f() + ":" + op.type()).asLong() + 1);
+            verdict.put("reproduce", cfg.reproduceCommand());
+            try {
+                Timeline.write(ops, history.startMs(), cfg.out().resolve("timeline.png"));
+            } catch (Exception | Error e) {
+                log.println("chaos: could not draw the timeline: " + e);
+            }
+            backend.collectLogs(cfg.out().resolve("logs"));
+        }
+        Files.writeString(cfg.out().resolve("verdict.json"),
+                Http.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(verdict));
+        return verdict;
+    }
+
+    private Backend backend(Path work, List<String> props) throws Exception {
+        return switch (cfg.backend()) {
+            case "local" -> new LocalBackend(work, cfg.replicas(), props);
+            case "containers" -> new ContainerBackend(work, cfg.replicas(), props);
+            default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers)");
+        };
+    }
+
+    private static Thread start(String name, Runnable r) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void put(Map<String, CheckResult> m, CheckResult r) {
+        m.put(r.name(), r);
+    }
+
+    /** For each leader kill: ms until the first write invoked after it was acknowledged. */
+    static List<Long> failovers(List<Op> ops, List<Long> killsMs) {
+        List<Long> out = new ArrayList<>();
+        for (long k : killsMs) {
+            long best = Long.MAX_VALUE;
+            for (Op op : ops) {
+                if (op.isWrite() && op.ok() && op.invokeMs() >= k) best = Math.min(best, op.completeMs() - k);
+            }
+            if (best != Long.MAX_VALUE) out.add(best);
+        }
+        return out;
+    }
+
+    static String awaitLeader(Backend b, Http http, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline) {
+            for (String id : b.ids()) {
+                Http.Reply r = http.get(b.httpAddress(id), "/v1/status");
+                if (r.status() == 200 && r.body().path("leaderReady").asBoolean()) return id;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("no leader within " + timeoutMillis + " ms");
+    }
+
+    private static void awaitNoInterrupted(Backend b, Http http, String leader, long untilMs) throws InterruptedException {
+        while (System.currentTimeMillis() < untilMs) {
+            Http.Reply r = http.get(b.httpAddress(leader), "/v1/jobs?state=INTERRUPTED&limit=10000");
+            if (r.ok() && r.body().path("jobs").isEmpty()) return;
+            Thread.sleep(500);
+        }
+    }
+
+    private static Map<String, Integer> freeCards(Backend b, Http http) {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String id : b.ids()) {
+            Http.Reply r = http.get(b.httpAddress(id), "/v1/nodes");
+            if (!r.ok()) continue;
+            for (JsonNode n : r.body().path("nodes")) {
+                boolean usable = n.path("online").asBoolean(true) && !n.path("cordoned").asBoolean(false);
+                out.put(n.path("nodeId").asText(), usable ? n.path("cardsFree").asInt() : 0);
+            }
+            return out;
+        }
+        return out;
+    }
+
+    /** Waits (bounded) until every replica reports the same last event seq and state hash; returns the last statuses. */
+    static Map<String, JsonNode> awaitConverged(Backend b, Http http, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        Map<String, JsonNode> last = new TreeMap<>();
+        while (true) {
+            last.clear();
+            Set<String> hashes = new HashSet<>();
+            boolean caughtUp = true;
+            for (String id : b.ids()) {
+                Http.Reply r = http.get(b.httpAddress(id), "/v1/status");
+                last.put(id, r.status() == 200 ? r.body() : null);
+                if (r.status() != 200) {
+                    caughtUp = false;
+                    continue;
+                }
+                if (r.body().path("appliedIndex").asLong() < r.body().path("commitIndex").asLong()) caughtUp = false;
+                hashes.add(r.body().path("stateHash").asText() + "@" + r.body().path("lastEventSeq").asLong());
+            }
+            if (caughtUp && hashes.size() == 1) return last;
+            if (System.currentTimeMillis() > deadline) return last;
+            Thread.sleep(300);
+        }
+    }
+}

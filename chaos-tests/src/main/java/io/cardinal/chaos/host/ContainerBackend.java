@@ -1,0 +1,307 @@
+package io.cardinal.chaos.host;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Capability;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.Network;
+import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
+import org.testcontainers.utility.DockerImageName;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Backend A: each replica is a Docker container (Testcontainers) with its own IP on a user-defined bridge network.
+ * No registry is used: the image is an empty root filesystem imported locally ({@code docker import}); the host's
+ * /usr (JDK included) and /etc/alternatives and the directories holding the server classpath are bind-mounted
+ * read-only. Partitions and packet loss are iptables rules inside the containers (NET_ADMIN); pause is the cgroup
+ * freezer; kill -9 is SIGKILL to the container's init (the JVM). Ryuk must be off (TESTCONTAINERS_RYUK_DISABLED=true):
+ * {@link #close()} removes the containers and the network.
+ */
+public final class ContainerBackend implements Backend {
+    public static final String IMAGE = "cardinal-chaos-base:1";
+    static final int RAFT_PORT = 7000;
+    static final int HTTP_PORT = 8000;
+
+    private final Path dir;
+    private final List<String> jvmProps;
+    private final Map<String, String> ips = new LinkedHashMap<>();
+    private final Map<String, GenericContainer<?>> containers = new LinkedHashMap<>();
+    private final DockerClient docker;
+    private Network network;
+
+    public ContainerBackend(Path dir, int replicas, List<String> jvmProps) throws IOException {
+        this.dir = dir;
+        this.jvmProps = jvmProps;
+        this.docker = DockerClientFactory.instance().client();
+        ensureImage(docker);
+        int subnet = 1 + new Random().nextInt(200);
+        for (int i = 1; i <= replicas; i++) ips.put("n" + i, "10.77." + subnet + "." + (10 + i));
+        Map<String, List<String>> peers = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : ips.entrySet()) {
+            peers.put(e.getKey(), List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
+        }
+        for (String id : ips.keySet()) {
+            Files.createDirectories(dir.resolve(id));
+            Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, "/host/data", peers));
+        }
+        String name = "cardinal-chaos-" + ProcessHandle.current().pid() + "-" + subnet;
+        String cidr = "10.77." + subnet + ".0/24";
+        network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withName(name).withDriver("bridge")
+                .withIpam(new com.github.dockerjava.api.model.Network.Ipam().withConfig(
+                        new com.github.dockerjava.api.model.Network.Ipam.Config().withSubnet(cidr)))).build();
+    }
+
+    /** Imports the empty root filesystem image unless it exists (no registry, no pull). */
+    static void ensureImage(DockerClient docker) throws IOException {
+        try {
+            docker.inspectImageCmd(IMAGE).exec();
+            return;
+        } catch (NotFoundException e) {
+            // import it below
+        }
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(buf)) {
+            for (String d : List.of("tmp/", "proc/", "sys/", "dev/", "etc/", "usr/", "opt/", "host/", "run/", "root/", "var/")) {
+                TarArchiveEntry e = new TarArchiveEntry(d);
+                e.setMode(d.equals("tmp/") ? 01777 : 0755);
+                tar.putArchiveEntry(e);
+                tar.closeArchiveEntry();
+            }
+            for (String[] l : new String[][]{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}, {"lib64", "usr/lib64"}}) {
+                TarArchiveEntry e = new TarArchiveEntry(l[0], TarArchiveEntry.LF_SYMLINK);
+                e.setLinkName(l[1]);
+                tar.putArchiveEntry(e);
+                tar.closeArchiveEntry();
+            }
+        }
+        String[] nt = IMAGE.split(":");
+        docker.createImageCmd(nt[0], new ByteArrayInputStream(buf.toByteArray())).withTag(nt[1]).exec();
+    }
+
+    @Override
+    public String name() {
+        return "containers";
+    }
+
+    @Override
+    public Set<String> capabilities() {
+        return Set.of(KILL, PAUSE, NETWORK);
+    }
+
+    @Override
+    public List<String> ids() {
+        return new ArrayList<>(ips.keySet());
+    }
+
+    @Override
+    public String httpAddress(String id) {
+        return ips.get(id) + ":" + HTTP_PORT;
+    }
+
+    @Override
+    public void startAll() {
+        for (String id : ids()) {
+            GenericContainer<?> c = container(id);
+            c.start();
+            containers.put(id, c);
+        }
+    }
+
+    private GenericContainer<?> container(String id) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = serverClasspath();
+        StringBuilder cmd = new StringBuilder("exec ").append(java);
+        for (String f : ServerConfigs.JVM_FLAGS) cmd.append(' ').append(f);
+        for (String p : jvmProps) cmd.append(' ').append(p);
+        cmd.append(" -cp '").append(cp).append("' io.cardinal.server.ServerMain --config /host/server.yaml >> /host/server.log 2>&1");
+        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(IMAGE))
+                .withNetwork(network)
+                .withNetworkAliases(id)
+                .withFileSystemBind("/usr", "/usr", BindMode.READ_ONLY)
+                .withFileSystemBind("/etc/alternatives", "/etc/alternatives", BindMode.READ_ONLY)
+                .withFileSystemBind(dir.resolve(id).toAbsolutePath().toString(), "/host", BindMode.READ_WRITE)
+                .withCommand("/bin/sh", "-c", cmd.toString())
+                .waitingFor(new AbstractWaitStrategy() {
+                    @Override
+                    protected void waitUntilReady() {
+                        // readiness is the harness's own bounded wait for a leader
+                    }
+                })
+                .withCreateContainerCmdModifier(cc -> {
+                    cc.withName("cardinal-chaos-" + ProcessHandle.current().pid() + "-" + id + "-" + ips.get(id).replace('.', '-'));
+                    cc.withHostName(id);
+                    cc.withIpv4Address(ips.get(id));
+                    cc.getHostConfig().withCapAdd(Capability.NET_ADMIN).withMemory(640L << 20);
+                });
+        // Debian's JDK keeps its conf (java.security...) under /etc/java-N-openjdk, linked from java.home/conf.
+        Path jdkEtc = Path.of("/etc/java-" + Runtime.version().feature() + "-openjdk");
+        if (Files.isDirectory(jdkEtc)) c.withFileSystemBind(jdkEtc.toString(), jdkEtc.toString(), BindMode.READ_ONLY);
+        for (String root : classpathRoots(cp)) {
+            if (!root.startsWith("/usr/")) c.withFileSystemBind(root, root, BindMode.READ_ONLY);
+        }
+        return c;
+    }
+
+    /** The server classpath: -Dcardinal.server.classpath, else dist/target/cardinal/lib under cardinal.home, else ours. */
+    static String serverClasspath() {
+        String cp = System.getProperty("cardinal.server.classpath");
+        if (cp != null) return cp;
+        String home = System.getProperty("cardinal.home");
+        if (home != null && Files.isDirectory(Path.of(home, "dist", "target", "cardinal", "lib"))) {
+            return Path.of(home, "dist", "target", "cardinal", "lib").toAbsolutePath() + "/*";
+        }
+        return System.getProperty("java.class.path");
+    }
+
+    /** The directories to mount so that every classpath entry exists at the same path inside the container. */
+    static Set<String> classpathRoots(String cp) {
+        TreeSet<String> dirs = new TreeSet<>();
+        for (String e : cp.split(File.pathSeparator)) {
+            if (e.isBlank()) continue;
+            Path p = Path.of(e.endsWith("*") ? e.substring(0, e.length() - 1) : e).toAbsolutePath().normalize();
+            Path d = Files.isDirectory(p) ? p : p.getParent();
+            if (d != null) dirs.add(d.toString());
+        }
+        // Keep only outermost directories (a bind inside another bind is redundant).
+        TreeSet<String> out = new TreeSet<>();
+        for (String d : dirs) {
+            boolean covered = false;
+            for (String o : out) if (d.startsWith(o + "/")) covered = true;
+            if (!covered) out.add(d);
+        }
+        // Collapse many jars of a Maven repository into the repository itself.
+        TreeSet<String> collapsed = new TreeSet<>();
+        for (String d : out) {
+            int m2 = d.indexOf("/.m2/repository");
+            collapsed.add(m2 >= 0 ? d.substring(0, m2 + "/.m2/repository".length()) : d);
+        }
+        TreeSet<String> fin = new TreeSet<>();
+        for (String d : collapsed) {
+            boolean covered = false;
+            for (String o : fin) if (d.startsWith(o + "/")) covered = true;
+            if (!covered) fin.add(d);
+        }
+        return fin;
+    }
+
+    private String cid(String id) {
+        return containers.get(id).getContainerId();
+    }
+
+    @Override
+    public void start(String id) throws Exception {
+        if (running(id)) return;
+        docker.startContainerCmd(cid(id)).exec();
+    }
+
+    @Override
+    public void kill9(String id) throws Exception {
+        if (!running(id)) return;
+        docker.killContainerCmd(cid(id)).withSignal("KILL").exec();
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (running(id)) {
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("container " + id + " did not die");
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public boolean running(String id) {
+        try {
+            Boolean r = docker.inspectContainerCmd(cid(id)).exec().getState().getRunning();
+            return r != null && r;
+        } catch (NotFoundException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void pause(String id) {
+        docker.pauseContainerCmd(cid(id)).exec();
+    }
+
+    @Override
+    public void resume(String id) {
+        try {
+            docker.unpauseContainerCmd(cid(id)).exec();
+        } catch (RuntimeException e) {
+            // not paused (e.g. killed meanwhile)
+        }
+    }
+
+    @Override
+    public void block(String from, String to) throws Exception {
+        exec(to, "iptables", "-A", "INPUT", "-s", ips.get(from), "-j", "DROP");
+    }
+
+    @Override
+    public void loss(String id, double fraction) throws Exception {
+        String p = String.format(java.util.Locale.ROOT, "%.3f", fraction);
+        exec(id, "iptables", "-A", "INPUT", "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP");
+        exec(id, "iptables", "-A", "OUTPUT", "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP");
+    }
+
+    @Override
+    public void healNetwork() throws Exception {
+        for (String id : ids()) {
+            if (!running(id)) continue;
+            exec(id, "iptables", "-F", "INPUT");
+            exec(id, "iptables", "-F", "OUTPUT");
+        }
+    }
+
+    private void exec(String id, String... cmd) throws Exception {
+        Container.ExecResult r = containers.get(id).execInContainer(cmd);
+        if (r.getExitCode() != 0) throw new IllegalStateException(id + ": " + String.join(" ", cmd) + " failed: " + r.getStderr());
+    }
+
+    @Override
+    public void collectLogs(Path out) throws IOException {
+        Files.createDirectories(out);
+        for (String id : ids()) {
+            Path log = dir.resolve(id).resolve("server.log");
+            if (Files.exists(log)) Files.copy(log, out.resolve(id + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (String id : ids()) {
+            GenericContainer<?> c = containers.get(id);
+            if (c == null) continue;
+            resume(id);
+            try {
+                docker.removeContainerCmd(c.getContainerId()).withForce(true).withRemoveVolumes(true).exec();
+            } catch (RuntimeException e) {
+                // already gone
+            }
+        }
+        containers.clear();
+        if (network != null) {
+            try {
+                network.close();
+            } catch (RuntimeException e) {
+                // best effort
+            }
+        }
+    }
+}

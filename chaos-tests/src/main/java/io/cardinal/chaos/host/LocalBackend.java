@@ -1,0 +1,152 @@
+package io.cardinal.chaos.host;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Replicas as plain processes on loopback (one JVM each, own data dir): kill -9 and SIGSTOP/SIGCONT only, since all
+ * share one network stack. Fast, for developing the workload and checkers and for the bug-injection tests.
+ */
+public final class LocalBackend implements Backend {
+    private final Path dir;
+    private final List<String> jvmProps;
+    private final Map<String, int[]> ports = new LinkedHashMap<>();
+    private final Map<String, Process> processes = new LinkedHashMap<>();
+
+    public LocalBackend(Path dir, int replicas, List<String> jvmProps) throws IOException {
+        this.dir = dir;
+        this.jvmProps = jvmProps;
+        for (int i = 1; i <= replicas; i++) ports.put("n" + i, new int[]{freePort(), freePort()});
+        Map<String, List<String>> peers = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : ports.entrySet()) {
+            peers.put(e.getKey(), List.of("127.0.0.1:" + e.getValue()[0], "127.0.0.1:" + e.getValue()[1]));
+        }
+        for (String id : ports.keySet()) {
+            Files.createDirectories(dir.resolve(id));
+            Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, dir.resolve(id).resolve("data").toString(), peers));
+        }
+    }
+
+    @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
+    public Set<String> capabilities() {
+        return Set.of(KILL, PAUSE);
+    }
+
+    @Override
+    public List<String> ids() {
+        return new ArrayList<>(ports.keySet());
+    }
+
+    @Override
+    public String httpAddress(String id) {
+        return "127.0.0.1:" + ports.get(id)[1];
+    }
+
+    @Override
+    public void startAll() throws IOException {
+        for (String id : ids()) start(id);
+    }
+
+    @Override
+    public synchronized void start(String id) throws IOException {
+        if (running(id)) return;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ServerConfigs.JVM_FLAGS);
+        cmd.addAll(jvmProps);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("cardinal.server.classpath", System.getProperty("java.class.path")));
+        cmd.add("io.cardinal.server.ServerMain");
+        cmd.add("--config");
+        cmd.add(dir.resolve(id).resolve("server.yaml").toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id).resolve("server.log").toFile())).start();
+        processes.put(id, p);
+    }
+
+    @Override
+    public synchronized void kill9(String id) throws InterruptedException {
+        Process p = processes.remove(id);
+        if (p == null) return;
+        p.destroyForcibly();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) throw new IllegalStateException("replica " + id + " did not die");
+    }
+
+    @Override
+    public synchronized boolean running(String id) {
+        Process p = processes.get(id);
+        return p != null && p.isAlive();
+    }
+
+    @Override
+    public void pause(String id) throws Exception {
+        signal(id, "STOP");
+    }
+
+    @Override
+    public void resume(String id) throws Exception {
+        signal(id, "CONT");
+    }
+
+    private void signal(String id, String sig) throws Exception {
+        Process p;
+        synchronized (this) {
+            p = processes.get(id);
+        }
+        if (p == null) return;
+        Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).redirectErrorStream(true).start();
+        if (!k.waitFor(5, TimeUnit.SECONDS)) k.destroyForcibly();
+    }
+
+    @Override
+    public void collectLogs(Path out) throws IOException {
+        Files.createDirectories(out);
+        for (String id : ids()) {
+            Path log = dir.resolve(id).resolve("server.log");
+            if (Files.exists(log)) Files.copy(log, out.resolve(id + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Process p : processes.values()) {
+            ProcessHandle.of(p.pid()).ifPresent(h -> {
+                try {
+                    new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor(2, TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // best effort: a stopped process still dies on SIGKILL
+                }
+            });
+            p.destroyForcibly();
+        }
+        for (Process p : processes.values()) {
+            try {
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        processes.clear();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+}

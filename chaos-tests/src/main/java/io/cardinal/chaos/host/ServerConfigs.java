@@ -1,0 +1,28 @@
+package io.cardinal.chaos.host;
+
+import java.util.List;
+import java.util.Map;
+
+/** The YAML config of one replica (docs/server-config.md). */
+final class ServerConfigs {
+    private ServerConfigs() {
+    }
+
+    /** {@code peers}: id -> {raftAddress, httpAddress}. */
+    static String yaml(String id, String dataDir, Map<String, List<String>> peers) {
+        StringBuilder y = new StringBuilder();
+        y.append("id: ").append(id).append('\n');
+        y.append("dataDir: ").append(dataDir).append('\n');
+        y.append("peers:\n");
+        for (Map.Entry<String, List<String>> e : peers.entrySet()) {
+            y.append("  - {id: ").append(e.getKey()).append(", raftAddress: ").append(e.getValue().get(0))
+                    .append(", httpAddress: ").append(e.getValue().get(1)).append("}\n");
+        }
+        y.append("snapshotEveryEntries: 2000\n");
+        return y.toString();
+    }
+
+    static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Xshare:auto", "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "-Dchronicle.analytics.disable=true");
+}

@@ -1,0 +1,34 @@
+package io.cardinal.server.it;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cardinal.chaos.ChaosMain;
+import io.cardinal.chaos.RunConfig;
+import io.cardinal.chaos.Runner;
+import io.cardinal.chaos.nemesis.Nemesis;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The chaos suite's ci profile on backend A (Docker containers via Testcontainers, one IP per replica): every
+ * nemesis, a seeded schedule, and every checker must pass. Skipped with a message when no Docker engine answers
+ * (.ci/run installs and starts one). Seed: -Dcardinal.seed; duration: -Dcardinal.chaos.seconds (default 150).
+ */
+class ChaosCiProfileTest {
+    @Test
+    void ciProfileOnContainersIsValid() throws Exception {
+        Assumptions.assumeTrue(ChaosMain.dockerAvailable(),
+                "no Docker engine: skipping the chaos ci profile on backend A (.ci/run installs docker.io and starts dockerd)");
+        long seed = Long.getLong("cardinal.seed", System.nanoTime() & 0xffffffL);
+        long seconds = Long.getLong("cardinal.chaos.seconds", 150);
+        Path out = Path.of("target", "chaos-ci", Long.toString(seed)).toAbsolutePath();
+        RunConfig cfg = new RunConfig("containers", "ci", seconds, seed, out, null, 3, Nemesis.ALL, 4);
+        System.out.println("ChaosCiProfileTest seed=" + seed + "; reproduce: " + cfg.reproduceCommand());
+        ObjectNode verdict = new Runner(cfg, System.out).run();
+        assertTrue(verdict.path("valid").asBoolean(), "chaos ci profile INVALID (seed " + seed + "), see " + out
+                + "/verdict.json; reproduce: " + cfg.reproduceCommand() + "\n" + verdict.toPrettyString());
+    }
+}

@@ -1,0 +1,33 @@
+package io.cardinal.server.it;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cardinal.chaos.Bugs;
+import io.cardinal.chaos.RunConfig;
+import io.cardinal.chaos.Runner;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Proof that the chaos checkers bite: with a test-only bug injected into the servers (-Dcardinal.injectBug), a short
+ * run on the local backend must end invalid, and the checker the catalogue names must be among the failing ones.
+ */
+class ChaosInjectedBugsTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"skip-double-allocation-check", "reuse-attempt", "lose-event-seq"})
+    void injectedBugIsCaughtByItsChecker(String bug) throws Exception {
+        long seed = Long.getLong("cardinal.seed", 42);
+        Bugs.Bug b = Bugs.ALL.get(bug);
+        Path out = Path.of("target", "chaos-bugs", bug).toAbsolutePath();
+        RunConfig cfg = new RunConfig("local", "ci", 20, seed, out, bug, 3, b.nemeses(), 4);
+        ObjectNode verdict = new Runner(cfg, System.out).run();
+        assertFalse(verdict.path("valid").asBoolean(), bug + " was not caught (seed " + seed + "): " + verdict.toPrettyString());
+        assertFalse(verdict.path("checkers").path(b.checker()).path("valid").asBoolean(true),
+                bug + " must fail checker " + b.checker() + ": " + verdict.path("checkers").toPrettyString());
+        assertTrue(verdict.path("reproduce").asText().contains("--inject-bug " + bug));
+    }
+}
