@@ -266,10 +266,29 @@ public final class LocalCluster implements AutoCloseable {
         return d;
     }
 
+    /** Ports handed out by this JVM: never handed out twice. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int PORT_MIN = 15_000;
+    private static final int PORT_MAX = 32_000;
+
+    /**
+     * A port that is free now, for a process started later. Chosen below Linux's ephemeral range (32768+): an
+     * ephemeral port free now may be taken by any outgoing connection before the process binds it, which made
+     * agents fail with "Address already in use". Bounded tries.
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+        java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int port = rnd.nextInt(PORT_MIN, PORT_MAX);
+            if (HANDED_OUT.contains(port)) continue;
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            } catch (IOException busy) {
+                continue;
+            }
+            if (HANDED_OUT.add(port)) return port;
         }
+        throw new IOException("no free loopback port in " + PORT_MIN + ".." + PORT_MAX + " after 1000 tries");
     }
 }
