@@ -297,8 +297,32 @@ final class Jobs {
         schedule(waitingInQueueOrder(MAX_JOBS_PER_PASS));
     }
 
-    /** Runs the allocator's scheduler on these waiting jobs and turns its decisions into events. */
-    private void schedule(List<JobRecord> waiting) {
+    /**
+     * Interrupted jobs first, straight to the policy with spares allowed (DESIGN: a restart takes spares first and
+     * goes ahead of new work; a head-of-queue reservation must not starve it), then the allocator's scheduler on
+     * the pending jobs, its decisions turned into events.
+     */
+    private void schedule(List<JobRecord> all) {
+        if (all.isEmpty()) return;
+        List<JobRecord> waiting = new ArrayList<>();
+        boolean noNodes = b.view.inventory().nodeIds().isEmpty();
+        for (JobRecord j : all) {
+            if (j.getState() != JobState.INTERRUPTED || noNodes) {
+                waiting.add(j);
+                continue;
+            }
+            JobRecord cur = b.view.jobs().get(j.getJobId());
+            String overQuota = quotaBlocks(cur);
+            Decision d = overQuota != null ? new Decision.NotPlaced(overQuota)
+                    : policy.placeWithSpares(b.view.inventory(), Placements.request(cur));
+            if (d instanceof Decision.Placed p) {
+                b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(cur.getJobId())
+                        .setAttempt(restartAttempt(cur)).setPlacement(Placements.toProto(p.placement()))
+                        .setRestoreStep(cur.getCheckpointStep()).setReason("replacement found: " + p.reason())));
+            } else {
+                waiting(cur, d.reason());
+            }
+        }
         if (waiting.isEmpty()) return;
         if (io.cardinal.state.InjectedBugs.on("skip-double-allocation-check") && injectDoubleAllocation(waiting)) return;
         if (b.view.inventory().nodeIds().isEmpty()) {
