@@ -57,7 +57,7 @@ public final class AgentRestartBench {
         List<String> command = worker.equals("shell") ? shellWorker(dir) : LocalAgents.trainerCommand();
         try (LocalCluster servers = LocalCluster.start(dir.resolve("servers"), 3, "", true)) {
             try (LocalAgents la = new LocalAgents(dir.resolve("agents"), servers.agentAddresses(),
-                    "heartbeatIntervalMillis: 1000\nkeepCheckpoints: 10\nfsyncShards: true\n")) {
+                    "heartbeatIntervalMillis: 1000\nkeepCheckpoints: 200\nfsyncShards: true\n")) {
                 servers.awaitLeader(60_000);
                 for (int a = 0; a < agents; a++) la.add("sn" + (1 + a % 2) + "-n" + (1 + a / 2), "sn" + (1 + a % 2), cardsPerAgent);
                 int want = agents;
@@ -75,9 +75,9 @@ public final class AgentRestartBench {
                 ArrayNode cmd = spec.putArray("command");
                 command.forEach(cmd::add);
                 spec.putObject("env").put("TRAINER_STEPS_PER_SEC", Integer.toString(stepsPerSec))
-                        .put("TRAINER_CHECKPOINT_EVERY", Integer.toString(every)).put("TRAINER_SHARD_BYTES", "65536");
+                        .put("TRAINER_CHECKPOINT_EVERY", Integer.toString(every)).put("TRAINER_SHARD_BYTES", "4096");
                 spec.putObject("checkpoint").put("everySteps", every);
-                spec.putObject("restart").put("maxRestarts", 1000).put("backoffSeconds", 0);
+                spec.putObject("restart").put("maxRestarts", 100).put("backoffSeconds", 0);
                 String jobId = api.post("/v1/jobs", spec.toString()).path("jobId").asText();
                 long t0 = System.currentTimeMillis();
                 JsonNode job = api.awaitJob(jobId, 300_000, j -> running(j) && j.path("checkpointStep").asLong() > 0);
@@ -183,6 +183,7 @@ public final class AgentRestartBench {
                 LocalCluster.await("job " + jobId, timeoutMillis, () -> {
                     JsonNode j = get("/v1/jobs/" + jobId);
                     if (j != null) last[0] = j;
+                    if (j != null && j.path("state").asText().equals("FAILED")) throw new IllegalStateException("job failed: " + j.path("reason"));
                     return j != null && p.test(j);
                 });
             } catch (AssertionError e) {

@@ -58,6 +58,7 @@ public final class HeartbeatLoadBench {
         final String supernodeId;
         volatile Channel channel;
         volatile boolean welcomed;
+        volatile boolean acked;
         volatile boolean silent;
         volatile long lastHeartbeatMillis;
         ScheduledFuture<?> beat;
@@ -101,6 +102,8 @@ public final class HeartbeatLoadBench {
 
             long t0 = System.currentTimeMillis();
             AtomicInteger welcomed = new AtomicInteger();
+            // A heartbeat is acked only once the node's registration is committed: the first ack means registered.
+            AtomicInteger registered = new AtomicInteger();
             // Connect in waves so registration (one Raft write per node) is not a thundering herd.
             int wave = 250;
             for (int from = 0; from < n; from += wave) {
@@ -131,6 +134,10 @@ public final class HeartbeatLoadBench {
                                         }
                                         case ACK -> {
                                             long s = f.getAck().getHeartbeatSequence();
+                                            if (s > 0 && !a.acked) {
+                                                a.acked = true;
+                                                registered.incrementAndGet();
+                                            }
                                             Long sent = s > 0 ? a.sentNanos.remove(s) : null;
                                             if (sent != null && recording[0]) {
                                                 int k = rttCount.getAndIncrement();
@@ -148,28 +155,30 @@ public final class HeartbeatLoadBench {
                 }
                 int target = Math.min(n, from + wave);
                 long deadline = System.currentTimeMillis() + 120_000;
-                while (welcomed.get() < target && System.currentTimeMillis() < deadline) Thread.sleep(20);
-                if (welcomed.get() < target) {
-                    System.out.printf("only %d of %d agents welcomed after 120 s; stopping the ramp there%n", welcomed.get(), target);
+                // Next wave once this one is registered (bar a few stragglers), so registrations do not pile up.
+                while (registered.get() < target - 10 && System.currentTimeMillis() < deadline) Thread.sleep(20);
+                if (registered.get() < target - 10) {
+                    System.out.printf("only %d of %d agents registered after 120 s; stopping the ramp there%n", registered.get(), target);
                     break;
                 }
             }
-            int connected = welcomed.get();
-            System.out.printf("welcomed %d agents in %.1f s%n", connected, (System.currentTimeMillis() - t0) / 1000.0);
+            long regDeadline = System.currentTimeMillis() + 120_000;
+            while (registered.get() < welcomed.get() && System.currentTimeMillis() < regDeadline) Thread.sleep(50);
+            int connected = registered.get();
+            System.out.printf("%d agents welcomed, %d registered (heartbeat acked) %.1f s after the first connect (%.0f registrations/s)%n",
+                    welcomed.get(), connected, (System.currentTimeMillis() - t0) / 1000.0, connected * 1000.0 / (System.currentTimeMillis() - t0));
             Api api = new Api(c, leader);
-            long regDeadline = System.currentTimeMillis() + 600_000;
-            int online = 0;
-            while (System.currentTimeMillis() < regDeadline) {
-                JsonNode nodes = api.json("/v1/nodes?stale=true");
-                online = 0;
-                if (nodes != null) for (JsonNode x : nodes.path("nodes")) if (x.path("online").asBoolean()) online++;
-                if (online >= connected) break;
-                Thread.sleep(2_000);
-            }
-            if (online < connected) throw new IllegalStateException("only " + online + " of " + connected + " registered in 600 s");
-            System.out.printf("all %d registered (online) %.1f s after the first connect (%.0f registrations/s)%n", connected,
-                    (System.currentTimeMillis() - t0) / 1000.0, connected * 1000.0 / (System.currentTimeMillis() - t0));
             Thread.sleep(5_000); // settle
+            int falseLost = 0;
+            for (long after = 0; ; ) {
+                List<JsonNode> page = api.events(after);
+                if (page.isEmpty()) break;
+                for (JsonNode e : page) {
+                    after = Math.max(after, e.path("seq").asLong());
+                    if (e.path("type").asText().equals("NodeLost")) falseLost++;
+                }
+            }
+            System.out.printf("nodes declared lost while every simulated agent was heartbeating (false positives): %d%n", falseLost);
 
             // Steady state: RTT, leader CPU and heap over the window.
             long[] cpu0 = cpuTicks(leaderPid);
@@ -193,8 +202,9 @@ public final class HeartbeatLoadBench {
             // Detection: silence K nodes (keep their connections open, answer nothing) and watch for NodeLost.
             long lastSeq = api.lastSeq();
             Map<String, SimAgent> silenced = new HashMap<>();
-            for (int i = 0; i < silence && i < connected; i++) {
-                SimAgent a = agents.get(i * (connected / Math.max(1, silence)));
+            for (int i = 0; silenced.size() < silence && i < agents.size(); i += Math.max(1, agents.size() / silence / 2)) {
+                SimAgent a = agents.get(i);
+                if (!a.acked || a.channel == null || !a.channel.isActive()) continue; // lost already (see above)
                 a.silent = true;
                 silenced.put(a.nodeId, a);
             }

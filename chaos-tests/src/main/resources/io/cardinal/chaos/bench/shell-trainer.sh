@@ -4,7 +4,7 @@
 # checkpoint API (JSON lines over CARDINAL_AGENT_SOCKET); twice a second it reports progress. On restore it checks
 # that CARDINAL_RESTORE_PATH exists and resumes from RESTORE_STEP. SIGTERM exits 143.
 set -u
-rate=${TRAINER_STEPS_PER_SEC:-10}; every=${TRAINER_CHECKPOINT_EVERY:-10}; bytes=${TRAINER_SHARD_BYTES:-4096}
+rate=${TRAINER_STEPS_PER_SEC:-10}; every=${TRAINER_CHECKPOINT_EVERY:-10}   # shards are a few bytes
 step0=${RESTORE_STEP:-0}
 if [ "$step0" -gt 0 ]; then
   [ -f "${CARDINAL_RESTORE_PATH:-/nonexistent}" ] || { echo "restore shard missing: ${CARDINAL_RESTORE_PATH:-}" >&2; exit 4; }
@@ -12,18 +12,23 @@ if [ "$step0" -gt 0 ]; then
 fi
 trap 'exit 143' TERM
 exec 3<>"/dev/tcp/${CARDINAL_AGENT_SOCKET%:*}/${CARDINAL_AGENT_SOCKET##*:}" || exit 5
-start=$(date +%s%N); last_ckpt=$step0
+start=${EPOCHREALTIME/./}; last_ckpt=$step0
 id="\"job\":\"$CARDINAL_JOB_ID\",\"attempt\":$CARDINAL_ATTEMPT,\"rank\":$RANK"
 while true; do
-  now=$(date +%s%N)
-  step=$(( step0 + (now - start) * rate / 1000000000 ))
+  now=${EPOCHREALTIME/./}
+  step=$(( step0 + (now - start) * rate / 1000000 ))
   ck=$(( step / every * every ))
   if [ "$ck" -gt "$last_ckpt" ]; then
-    f="$CARDINAL_CHECKPOINT_DIR/step-$ck.shard"
-    printf '%s' "$CARDINAL_JOB_ID/$RANK/$ck" | head -c "$bytes" > "$f"
-    sum=$(sha256sum "$f"); sum=${sum%% *}
-    echo "{\"op\":\"checkpoint\",$id,\"step\":$ck,\"path\":\"$f\",\"bytes\":$(stat -c %s "$f"),\"checksum\":\"sha256:$sum\"}" >&3
-    read -r reply <&3 || exit 6
+    # Every multiple of CHECKPOINT_EVERY gets a shard, even when this loop ran late: a step is committed only when
+    # every rank has it.
+    for (( c = last_ckpt + every; c <= ck; c += every )); do
+      f="$CARDINAL_CHECKPOINT_DIR/step-$c.shard"
+      body="$CARDINAL_JOB_ID/$RANK/$c"
+      printf '%s' "$body" > "$f"
+      sum=$(sha256sum "$f"); sum=${sum%% *}
+      echo "{\"op\":\"checkpoint\",$id,\"step\":$c,\"path\":\"$f\",\"bytes\":${#body},\"checksum\":\"sha256:$sum\"}" >&3
+      read -r reply <&3 || exit 6
+    done
     last_ckpt=$ck
   else
     echo "{\"op\":\"progress\",$id,\"step\":$step}" >&3

@@ -504,8 +504,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
 
     /**
      * A node that may still run a worker of the job with an attempt below {@code attempt}, or null. Every online node
-     * with an agent counts until this leader has heard its heartbeat (a node that is never heard from is declared
-     * lost after the TTL, which takes it out of the count).
+     * with an agent that the failure detector watches counts until this leader has heard its heartbeat (a node that
+     * is never heard from is declared lost after the TTL, which takes it out of the count).
      */
     private String olderAttemptMayRun(String jobId, long attempt) {
         List<String> online = new ArrayList<>();
@@ -514,7 +514,11 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         });
         for (String n : online) {
             Map<String, Set<String>> live = liveWorkers.get(n);
-            if (live == null) return n;
+            if (live == null) {
+                // Not heard yet: it may run anything, unless nothing watches it (registered by hand, never connected).
+                if (detector.tracks(n) || sessions.containsKey(n)) return n;
+                continue;
+            }
             for (String w : live.getOrDefault(jobId, Set.of())) {
                 if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
             }

@@ -41,6 +41,11 @@ final class FailureDetector {
         d.probedAtMillis = -1;
     }
 
+    /** True while the node has a deadline here (it is being watched and was not declared lost). */
+    boolean tracks(String nodeId) {
+        return deadlines.containsKey(nodeId);
+    }
+
     void forget(String nodeId) {
         deadlines.remove(nodeId);
     }
