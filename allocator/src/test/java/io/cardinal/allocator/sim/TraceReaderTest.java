@@ -20,7 +20,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TraceReaderTest {
-    private static final Path ALIBABA = Path.of("/work/shared/traces/alibaba-gpu-v2023");
+    /** The shared traces live beside the repository ({@code <repo>/../shared}); tests run from a module dir. */
+    private static final Path ALIBABA = findTraces();
+
+    private static Path findTraces() {
+        String given = System.getProperty("cardinal.traces");
+        if (given != null) return Path.of(given);
+        Path dir = Path.of("").toAbsolutePath();
+        for (int up = 0; up < 4 && dir != null; up++, dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared/traces/alibaba-gpu-v2023");
+            if (Files.isDirectory(candidate)) return candidate;
+        }
+        return Path.of("../../shared/traces/alibaba-gpu-v2023");
+    }
 
     @TempDir
     Path dir;
