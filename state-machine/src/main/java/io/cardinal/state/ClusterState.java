@@ -231,7 +231,13 @@ public final class ClusterState {
         for (JobRecord j : jobs) {
             s.putJob(j);
             if (holdsCards(j.getState())) {
-                s.inventory.allocate(new Holder(j.getJobId(), j.getAttempt()), Placements.fromProto(j.getPlacement()));
+                try {
+                    s.inventory.allocate(new Holder(j.getJobId(), j.getAttempt()), Placements.fromProto(j.getPlacement()));
+                } catch (io.cardinal.allocator.model.AllocationConflict e) {
+                    // TEST ONLY: under the injected bug the stored state already holds a double allocation; a replica
+                    // restarted by the chaos suite must still start so the checkers can see it. Never set in production.
+                    if (!InjectedBugs.on("skip-double-allocation-check")) throw e;
+                }
             }
         }
         // Node flags last: a job may keep running on a node cordoned after it was placed there.
