@@ -44,8 +44,11 @@ try:
             faults.append(str(op.get("args", {}).get("fault", "?")))
 except FileNotFoundError:
     pass
+ops = v.get("ops", "?")
+if isinstance(ops, dict):
+    ops = sum(ops.values())
 bad = [k for k, c in v.get("checkers", {}).items() if not c.get("valid")]
-print("|".join([v.get("backend", "?"), ", ".join(faults) or "-", str(v.get("ops", "?")),
+print("|".join([v.get("backend", "?"), ", ".join(faults) or "-", str(ops),
                 "valid" if v.get("valid") else "INVALID", ", ".join(bad) or "-"]))
 EOF
 )
