@@ -419,6 +419,8 @@ public final class Agent implements AutoCloseable {
       case ASSIGN -> onAssign(f.getAssign());
       case STOP -> onStop(f.getStop());
       case FENCE -> onFence(f.getFence());
+      case CHECKPOINT_COMMITTED -> pinCommitted(f.getCheckpointCommitted().getJobId(),
+          f.getCheckpointCommitted().getStep());
       case FAIL_CARD -> setCardHealth(f.getFailCard().getCardIndex(), f.getFailCard().getHealthy(),
           f.getFailCard().getReason().isEmpty() ? "failed by the server" : f.getFailCard().getReason());
       default -> log.warn("ignoring {} from the server", f.getBodyCase());
@@ -499,6 +501,8 @@ public final class Agent implements AutoCloseable {
     }
     job.heldAttempt = a.getAttempt();
     job.current = a;
+    // The step this attempt restores from is committed by definition; a restarted agent learns it here.
+    pinCommitted(a.getJobId(), a.getRestoreStep());
     job.tasks.clear();
     log.info("accepted job {} attempt {}: ranks {}, restore step {}, buddy {}", a.getJobId(), a.getAttempt(),
         a.getRanksList().stream().map(RankAssignment::getRank).toList(), a.getRestoreStep(),
@@ -730,6 +734,22 @@ public final class Agent implements AutoCloseable {
         .filter(t -> s.getAttempt() == 0 || t.attempt <= s.getAttempt()).toList();
     kill(new ArrayList<>(victims), "stopped by the server: " + s.getReason());
     publish();
+  }
+
+  /** Keeps the job's restore point out of keep-last-K collection (file I/O, so on the I/O pool). */
+  private void pinCommitted(String jobId, long step) {
+    if (step <= 0) {
+      return; // start fresh: nothing to keep
+    }
+    submitIo("pin committed step " + step + " of " + jobId, () -> {
+      try {
+        store.pinCommitted(jobId, step);
+      } catch (ShardStore.ShardRejectedException e) {
+        log.warn("ignoring committed step {} of job '{}': {}", step, jobId, e.getMessage());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
   }
 
   private void onFence(Fence f) {

@@ -52,6 +52,7 @@ public final class ShardStore {
   }
 
   private static final int COPY_BUFFER_BYTES = 1 << 20;
+  private static final String COMMITTED_DIR = "committed";
   private final Path root;
   private final int keepSteps;
   private final boolean fsync;
@@ -385,11 +386,51 @@ public final class ShardStore {
     return 0;
   }
 
-  /** Keeps the newest keepSteps steps of a job; deletes older step directories. */
+  /**
+   * Keeps the newest keepSteps steps of a job and its committed step; deletes older step directories. The
+   * committed step is the job's restore point: fast ranks can write keepSteps newer steps before the slowest rank
+   * makes any of them durable, and without the pin they would delete the only step every rank has.
+   */
   private void collect(Kind kind, String jobId) throws IOException {
     List<Long> steps = steps(kind, jobId);
+    long pinned = committedStep(jobId);
     for (int i = keepSteps; i < steps.size(); i++) {
-      deleteTree(jobDir(kind, jobId).resolve(Long.toString(steps.get(i))));
+      if (steps.get(i) != pinned) {
+        deleteTree(jobDir(kind, jobId).resolve(Long.toString(steps.get(i))));
+      }
+    }
+  }
+
+  /**
+   * Records that {@code step} is the job's committed checkpoint (the server said so, or an Assign restores from
+   * it), so collection never deletes it. Only ever moves forward; stored under {@code DATA/committed/<job>} so a
+   * restarted agent keeps the pin. Steps older than the new pin and beyond keepSteps are collected at once.
+   */
+  public void pinCommitted(String jobId, long step) throws ShardRejectedException, IOException {
+    validate(jobId, 0, step);
+    synchronized (lock) {
+      if (step <= committedStep(jobId)) {
+        return;
+      }
+      Path file = root.resolve(COMMITTED_DIR).resolve(jobId);
+      Files.createDirectories(file.getParent());
+      Path tmp = file.resolveSibling(jobId + ".tmp");
+      Files.writeString(tmp, Long.toString(step));
+      moveIntoPlace(tmp, file);
+      for (Kind kind : Kind.values()) {
+        collect(kind, jobId);
+      }
+    }
+  }
+
+  /** The job's committed step as last pinned on this node (0 when none is known). */
+  public long committedStep(String jobId) {
+    Path file = root.resolve(COMMITTED_DIR).resolve(jobId);
+    try {
+      return Long.parseLong(Files.readString(file).trim());
+    } catch (IOException | NumberFormatException e) {
+      // None yet, or unreadable: collection falls back to the newest keepSteps.
+      return 0;
     }
   }
 

@@ -199,7 +199,7 @@ public final class ServerSession implements AutoCloseable {
         case PROBE -> ctx.writeAndFlush(AgentFrame.newBuilder().setProbeReply(ProbeReply.newBuilder()
             .setNonce(frame.getProbe().getNonce()).setSentAtMillis(frame.getProbe().getSentAtMillis())
             .setNodeId(config.nodeId())).build());
-        case ACK, ASSIGN, STOP, FENCE, FAIL_CARD -> {
+        case ACK, ASSIGN, STOP, FENCE, FAIL_CARD, CHECKPOINT_COMMITTED -> {
           if (!established) {
             protocolError(ctx, frame.getBodyCase() + " before Welcome");
             return;

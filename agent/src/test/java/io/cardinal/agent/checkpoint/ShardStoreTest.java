@@ -32,4 +32,34 @@ class ShardStoreTest {
     assertThrows(ShardStore.ShardRejectedException.class,
         () -> store.storeLocal("../x", 1, 0, 6, bad, 7, "crc32c:00000000"));
   }
+
+  @Test
+  void neverCollectsTheCommittedStepAndRemembersItAcrossRestarts(@TempDir Path dir) throws Exception {
+    ShardStore store = new ShardStore(dir, 2, false);
+    storeStep(store, dir, 1);
+    store.pinCommitted("j1", 1);
+    // A fast rank writes four newer steps before any of them is committed: step 1 is the only restore point.
+    for (long step = 2; step <= 5; step++) {
+      storeStep(store, dir, step);
+    }
+    assertEquals(List.of(5L, 4L, 1L), store.steps(ShardStore.Kind.LOCAL, "j1"));
+
+    ShardStore restarted = new ShardStore(dir, 2, false);
+    assertEquals(1, restarted.committedStep("j1"));
+    storeStep(restarted, dir, 6);
+    assertEquals(List.of(6L, 5L, 1L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
+
+    // The pin only moves forward; a newer pin releases the old restore point at once.
+    restarted.pinCommitted("j1", 5);
+    restarted.pinCommitted("j1", 3);
+    assertEquals(5, restarted.committedStep("j1"));
+    assertEquals(List.of(6L, 5L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
+    assertThrows(ShardStore.ShardRejectedException.class, () -> restarted.pinCommitted("../x", 2));
+  }
+
+  private static void storeStep(ShardStore store, Path dir, long step) throws Exception {
+    Path f = dir.resolve("w-" + step);
+    Files.write(f, ("shard " + step).getBytes());
+    store.storeLocal("j1", 1, 0, step, f, Files.size(f), Checksums.ofFile(f, Checksums.CRC32C));
+  }
 }

@@ -4,6 +4,7 @@ import io.cardinal.consensus.AppliedListener;
 import io.cardinal.consensus.Replica;
 import io.cardinal.protocol.v1.Ack;
 import io.cardinal.protocol.v1.AgentFrame;
+import io.cardinal.protocol.v1.CheckpointCommittedNotice;
 import io.cardinal.protocol.v1.Assign;
 import io.cardinal.protocol.v1.CardInfo;
 import io.cardinal.protocol.v1.CardRef;
@@ -583,6 +584,13 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             case JOB_PREEMPTED -> stopEverywhere(e.getJobPreempted().getJobId(), e.getJobPreempted().getAttempt(), "preempted");
             case JOB_SUCCEEDED -> stopEverywhere(e.getJobSucceeded().getJobId(), 0, "succeeded");
             case NODE_LOST -> detector.forget(e.getNodeLost().getNodeId());
+            case CHECKPOINT_COMMITTED -> {
+                // To every agent, like Stop: buddies hold copies of the job's shards without running it.
+                var c = e.getCheckpointCommitted();
+                AgentFrame notice = AgentFrame.newBuilder().setCheckpointCommitted(CheckpointCommittedNotice.newBuilder()
+                        .setJobId(c.getJobId()).setAttempt(c.getAttempt()).setStep(c.getStep())).build();
+                for (Session s : sessions.values()) if (s.registered) s.send(notice);
+            }
             default -> {
             }
         }

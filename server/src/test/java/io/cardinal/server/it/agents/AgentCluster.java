@@ -44,10 +44,11 @@ final class AgentCluster implements AutoCloseable {
         Path dir = LocalCluster.freshDir(name);
         System.out.println(name + ": data and logs under " + dir);
         LocalCluster servers = LocalCluster.start(dir.resolve("servers"), 3, serverConfig, true);
-        // The trainers checkpoint every 0.5 s, far more often than real jobs: keep enough steps that the committed one
-        // survives the keep-last-K rule while a failure is being detected (agent/README.md, known limits).
+        // The trainers checkpoint every 0.5 s, far more often than real jobs, so with keep-last-3 the surviving ranks
+        // write several newer steps while a failure is being detected: the restore then depends on the agents
+        // pinning the committed step (CheckpointCommittedNotice), which is what these tests exercise.
         LocalAgents agents = new LocalAgents(dir.resolve("agents"), servers.agentAddresses(),
-                "heartbeatIntervalMillis: 500\nkeepCheckpoints: 20\n");
+                "heartbeatIntervalMillis: 500\nkeepCheckpoints: 3\n");
         AgentCluster c = new AgentCluster(dir, servers, agents);
         try {
             servers.awaitLeader(60_000);

@@ -45,6 +45,11 @@ class CardFailureSpareRestartTest {
             String failedNode = running.path("placement").get(0).path("nodeId").asText();
             int failedCard = running.path("placement").get(0).path("cards").get(0).asInt();
             long committedBefore = running.path("checkpointStep").asLong();
+            // Every agent of the job pins the committed step so keep-last-K never deletes the restore point.
+            for (String n : before) {
+                c.await(n + " pins committed step >= " + committedBefore, 10_000,
+                        () -> pinnedStep(c.agents.dataDir(n), jobId) >= committedBefore);
+            }
             System.out.println("failing " + failedNode + "/" + failedCard + "; spares " + spares + "; committed step " + committedBefore);
             c.post("/v1/debug/fail-card", "{\"nodeId\":\"" + failedNode + "\",\"card\":" + failedCard + "}");
 
@@ -82,6 +87,15 @@ class CardFailureSpareRestartTest {
             assertTrue(incident.path("detectedToRunningMs").isNumber(), incident.toString());
 
             c.post("/v1/jobs/" + jobId + "/cancel", "{\"reason\":\"test done\"}");
+        }
+    }
+
+    /** The committed step the agent pinned for the job (DATA/committed/JOB), 0 while there is none. */
+    private static long pinnedStep(java.nio.file.Path agentData, String jobId) {
+        try {
+            return Long.parseLong(java.nio.file.Files.readString(agentData.resolve("committed").resolve(jobId)).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            return 0;
         }
     }
 }
