@@ -195,13 +195,13 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
         }
         CommandResult r = controller.handle(c.command, System.currentTimeMillis());
         if (r.events().isEmpty()) {
+            // No write of its own, but the answer - a rejection such as "already CANCELLED" as much as a duplicate's
+            // ok - was decided on the controller's state, which includes writes not yet committed. It goes out only
+            // once those are committed and applied; if one of them fails, the answer's premise may be gone
+            // (a chaos schedule caught a 409 for a cancel that a leader change then discarded), so it is unknown.
             Reply reply = r.reply();
-            if (!reply.getOk()) {
-                c.reply.complete(reply);
-            } else {
-                lastWrite.whenComplete((x, ex) -> c.reply.complete(ex == null ? reply
-                        : error("unavailable", "an earlier write failed; retry")));
-            }
+            lastWrite.whenComplete((x, ex) -> c.reply.complete(committed(x, ex) ? reply
+                    : error("unavailable", "an earlier write this answer depended on was not committed; retry")));
             return;
         }
         EventBatch batch = EventBatch.newBuilder().setSchemaVersion(Applier.SCHEMA_VERSION).setLeaderTerm(controller.term())
@@ -236,6 +236,13 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
                 c.reply.complete(r.reply().toBuilder().setLogIndex(rr.getLogIndex()).build());
             }
         });
+    }
+
+    /** Whether a write's future says its entry was committed and applied by this leader's state machine. */
+    static boolean committed(Object result, Throwable failure) {
+        if (failure != null) return false;
+        if (!(result instanceof RaftClientReply rr)) return result == null; // null: no write since the controller started
+        return rr.isSuccess() && !CardinalStateMachine.isSkipped(rr.getMessage());
     }
 
     /** Starts a fresh controller from committed state once every write in flight has settled. */
