@@ -3,6 +3,7 @@ package io.cardinal.chaos;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cardinal.chaos.host.Backend;
+import io.cardinal.chaos.host.LoopDisks;
 import io.cardinal.chaos.nemesis.Nemesis;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -65,6 +66,13 @@ public final class ChaosMain implements Callable<Integer> {
         long secs = time != null ? parseSeconds(time) : profile.equals("soak") ? 3600 : 150;
         long s = seed != null ? seed : System.nanoTime() & 0xffffffffL;
         List<String> nem = nemeses(be);
+        for (String f : nem) {
+            String why = Nemesis.refusal(f, be, capabilities(be));
+            if (why != null) {
+                System.err.println("cardinal-chaos: " + why + (f.startsWith("disk-") && LoopDisks.unavailable() != null ? " (" + LoopDisks.unavailable() + ")" : ""));
+                return 2;
+            }
+        }
         Path dir = out != null ? out.toAbsolutePath() : Path.of("target", "chaos", Long.toString(s)).toAbsolutePath();
         int cl = clients != null ? clients : injectBug != null ? Bugs.ALL.get(injectBug).clients() : 4;
         RunConfig cfg = new RunConfig(be, profile, secs, s, dir, injectBug, replicas, nem, cl);
@@ -96,14 +104,17 @@ public final class ChaosMain implements Callable<Integer> {
     }
 
     private List<String> nemeses(String be) {
-        Set<String> caps = be.equals("local") ? Set.of(Backend.KILL, Backend.PAUSE) : Set.of(Backend.KILL, Backend.PAUSE, Backend.NETWORK);
         if (nemesis != null && !nemesis.isEmpty()) return nemesis.equals(List.of("none")) ? List.of() : List.copyOf(nemesis);
         if (injectBug != null) return Bugs.ALL.get(injectBug).nemeses();
-        List<String> out = new ArrayList<>();
-        for (String f : Nemesis.ALL) {
-            if (!Nemesis.NEEDS_NETWORK.contains(f) || caps.contains(Backend.NETWORK)) out.add(f);
-        }
-        return out;
+        return Nemesis.supported(capabilities(be));
+    }
+
+    /** What a backend can do on this machine (disk faults need root and loop mounts: {@link LoopDisks}). */
+    static Set<String> capabilities(String be) {
+        Set<String> caps = new java.util.TreeSet<>(be.equals("local") ? Set.of(Backend.KILL, Backend.PAUSE)
+                : Set.of(Backend.KILL, Backend.PAUSE, Backend.NETWORK, Backend.SHAPE));
+        if (LoopDisks.unavailable() == null) caps.add(Backend.DISK);
+        return caps;
     }
 
     static long parseSeconds(String t) {

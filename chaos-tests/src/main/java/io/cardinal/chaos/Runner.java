@@ -9,6 +9,7 @@ import io.cardinal.chaos.checker.AttemptFencingChecker;
 import io.cardinal.chaos.checker.CardExclusivityChecker;
 import io.cardinal.chaos.checker.CheckResult;
 import io.cardinal.chaos.checker.ConvergenceChecker;
+import io.cardinal.chaos.checker.DiskFullChecker;
 import io.cardinal.chaos.checker.DurabilityChecker;
 import io.cardinal.chaos.checker.EventSequenceChecker;
 import io.cardinal.chaos.checker.LinearizabilityChecker;
@@ -21,6 +22,7 @@ import io.cardinal.chaos.host.ContainerBackend;
 import io.cardinal.chaos.host.LocalBackend;
 import io.cardinal.chaos.nemesis.Nemesis;
 import io.cardinal.chaos.report.Timeline;
+import io.cardinal.chaos.workload.FailoverProber;
 import io.cardinal.chaos.workload.Workload;
 
 import java.io.PrintStream;
@@ -54,6 +56,8 @@ public final class Runner {
         Path work = cfg.out().resolve("hosts");
         List<String> props = new ArrayList<>();
         if (cfg.injectBug() != null) props.add("-Dcardinal.injectBug=" + cfg.injectBug());
+        // test hooks (the clock-offset endpoint of clock-skew): a chaos run is a test
+        props.add("-Dcardinal.testHooks=true"); // io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY (chaos-tests does not depend on the server)
         Http http = new Http(Duration.ofSeconds(3));
         ObjectNode verdict = Http.JSON.createObjectNode();
         log.println("chaos: backend " + cfg.backend() + ", profile " + cfg.profile() + ", seed " + cfg.seed() + ", " + cfg.timeSeconds()
@@ -64,6 +68,9 @@ public final class Runner {
             Workload workload = new Workload(backend, history, http, cfg.seed());
             workload.setup(60_000);
             Nemesis nemesis = new Nemesis(backend, history, http, cfg.seed(), cfg.nemeses());
+            FailoverProber prober = new FailoverProber(backend, history);
+            nemesis.onLeaderKilled(prober::leaderKilled);
+            Thread probe = start("failover-prober", prober::run);
             long startMs = System.currentTimeMillis();
             long endMs = startMs + cfg.timeSeconds() * 1000;
             List<Thread> threads = new ArrayList<>();
@@ -75,6 +82,10 @@ public final class Runner {
             for (Thread t : threads) t.join(cfg.timeSeconds() * 1000 + 60_000);
             nemesis.stop();
             nem.join(30_000);
+            // the last kill's probe finishes (bounded by FailoverProber.GIVE_UP_MILLIS) before the heal restarts anyone
+            prober.awaitIdle(FailoverProber.GIVE_UP_MILLIS + 5_000);
+            prober.stop();
+            probe.join(5_000);
             nemesis.healAll();
             log.println("chaos: workload done (" + history.ops().size() + " ops); every fault healed");
 
@@ -125,6 +136,7 @@ public final class Runner {
                     : new CheckResult(LivenessChecker.NAME).error(noLeader != null ? noLeader : "the leader did not serve its events after heal");
             put(checks, live);
             put(checks, AttemptFencingChecker.check(events));
+            put(checks, DiskFullChecker.check(ops));
 
             boolean valid = checks.values().stream().allMatch(CheckResult::valid);
             verdict.put("valid", valid);
@@ -139,7 +151,15 @@ public final class Runner {
             ObjectNode c = verdict.putObject("checkers");
             for (CheckResult r : checks.values()) c.set(r.name(), r.json());
             ArrayNode fo = verdict.putArray("failover_ms");
-            for (long ms : failovers(ops, nemesis.leaderKillsMs())) fo.add(ms);
+            for (long ms : prober.samplesMs()) fo.add(ms);
+            verdict.put("failover_definition", "per kill-leader (from a cluster where every replica followed the leader): "
+                    + "ms from just before SIGKILL to the acknowledgement of the failover prober's first write, written "
+                    + "round-robin to the surviving replicas with " + FailoverProber.CONNECT_TIMEOUT_MILLIS + " ms connect / "
+                    + FailoverProber.REQUEST_TIMEOUT_MILLIS + " ms request timeouts");
+            ArrayNode unrec = verdict.putArray("failover_unrecovered");
+            prober.unrecovered().forEach(unrec::add);
+            ArrayNode foc = verdict.putArray("failover_clients_ms");
+            for (long ms : failovers(ops, nemesis.leaderKillsMs())) foc.add(ms);
             ObjectNode counts = verdict.putObject("ops");
             for (Op op : ops) counts.put(op.f() + ":" + op.type(), counts.path(op.f() + ":" + op.type()).asLong() + 1);
             verdict.put("reproduce", cfg.reproduceCommand());
@@ -156,9 +176,10 @@ public final class Runner {
     }
 
     private Backend backend(Path work, List<String> props) throws Exception {
+        boolean disks = cfg.nemeses().contains("disk-stall") || cfg.nemeses().contains("disk-full");
         return switch (cfg.backend()) {
-            case "local" -> new LocalBackend(work, cfg.replicas(), props);
-            case "containers" -> new ContainerBackend(work, cfg.replicas(), props);
+            case "local" -> new LocalBackend(work, cfg.replicas(), props, disks);
+            case "containers" -> new ContainerBackend(work, cfg.replicas(), props, disks);
             default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers)");
         };
     }
@@ -174,13 +195,13 @@ public final class Runner {
         m.put(r.name(), r);
     }
 
-    /** For each leader kill: ms until the first write invoked after it was acknowledged. */
+    /** The workload clients' view, for each leader kill: ms until the first client write invoked after it was acknowledged. */
     static List<Long> failovers(List<Op> ops, List<Long> killsMs) {
         List<Long> out = new ArrayList<>();
         for (long k : killsMs) {
             long best = Long.MAX_VALUE;
             for (Op op : ops) {
-                if (op.isWrite() && op.ok() && op.invokeMs() >= k) best = Math.min(best, op.completeMs() - k);
+                if (op.isWrite() && op.ok() && op.invokeMs() >= k && !op.f().equals("probe")) best = Math.min(best, op.completeMs() - k);
             }
             if (best != Long.MAX_VALUE) out.add(best);
         }

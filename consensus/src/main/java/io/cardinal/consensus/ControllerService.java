@@ -155,7 +155,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
 
     /** Restart backoffs end on the leader's clock, not on a command: the controller thread checks once a second. */
     private void reconcileIfDue() {
-        long now = System.currentTimeMillis();
+        long now = io.cardinal.state.WallClock.nowMillis();
         if (controller == null || !ready || now - lastReconcileMillis < 1000) return;
         lastReconcileMillis = now;
         if (controller.restartDue(now)) {
@@ -193,7 +193,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
             c.reply.complete(error("unavailable", disk));
             return;
         }
-        CommandResult r = controller.handle(c.command, System.currentTimeMillis());
+        CommandResult r = controller.handle(c.command, io.cardinal.state.WallClock.nowMillis());
         if (r.events().isEmpty()) {
             // No write of its own, but the answer - a rejection such as "already CANCELLED" as much as a duplicate's
             // ok - was decided on the controller's state, which includes writes not yet committed. It goes out only

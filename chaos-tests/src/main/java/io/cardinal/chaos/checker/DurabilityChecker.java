@@ -41,6 +41,8 @@ public final class DurabilityChecker {
                     case "NodeDrained", "NodeCordoned" -> facts.add("drain:" + e.path("nodeId").asText());
                     case "NodeUncordoned" -> facts.add("uncordon:" + e.path("nodeId").asText());
                     case "NodeRegistered" -> facts.add("register:" + e.path("nodeId").asText());
+                    // the failover prober's writes: a quota of its own tenant, a new value each time
+                    case "QuotaSet" -> facts.add("probe:" + e.path("tenant").asText() + "=" + e.path("cards").asLong());
                     default -> {
                     }
                 }
@@ -62,9 +64,11 @@ public final class DurabilityChecker {
                     continue;
                 }
                 if (!op.ok()) continue;
-                if (op.f().equals("cancel") || op.result().path("events").asLong(0) > 0 || op.f().equals("register")) {
+                if (op.f().equals("cancel") || op.result().path("events").asLong(0) > 0 || op.f().equals("register")
+                        || op.f().equals("probe")) {
                     acked++;
-                    String target = op.args().has("jobId") ? op.args().path("jobId").asText()
+                    String target = op.f().equals("probe") ? op.args().path("tenant").asText() + "=" + op.args().path("cards").asLong()
+                            : op.args().has("jobId") ? op.args().path("jobId").asText()
                             : op.args().has("card") ? op.args().path("nodeId").asText() + "/" + op.args().path("card").asInt()
                             : op.args().path("nodeId").asText();
                     if (!facts.contains(op.f() + ":" + target)) {

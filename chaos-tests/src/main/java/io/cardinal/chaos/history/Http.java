@@ -31,11 +31,17 @@ public final class Http {
         }
     }
 
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient client;
     private final Duration timeout;
 
     public Http(Duration timeout) {
+        this(timeout, Duration.ofSeconds(2));
+    }
+
+    /** {@code connectTimeout} matters where a dead host's address gives no RST (a killed container): the connect hangs. */
+    public Http(Duration timeout, Duration connectTimeout) {
         this.timeout = timeout;
+        this.client = HttpClient.newBuilder().connectTimeout(connectTimeout).build();
     }
 
     public Reply get(String address, String path) {

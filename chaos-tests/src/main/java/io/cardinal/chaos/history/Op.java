@@ -20,7 +20,7 @@ public record Op(long index, String process, String f, String type, String repli
 
     public boolean isWrite() {
         return switch (f) {
-            case "submit", "cancel", "fail-card", "heal-card", "drain", "uncordon", "register" -> true;
+            case "submit", "cancel", "fail-card", "heal-card", "drain", "uncordon", "register", "probe" -> true;
             default -> false;
         };
     }

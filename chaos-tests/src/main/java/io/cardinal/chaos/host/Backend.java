@@ -14,6 +14,10 @@ public interface Backend extends AutoCloseable {
     String KILL = "kill";
     String PAUSE = "pause";
     String NETWORK = "network";
+    /** Traffic shaping on a host's own interface (tc htb): {@link #slowLink}. */
+    String SHAPE = "shape";
+    /** Each replica's data dir on its own small filesystem (a loop-mounted ext4 image): {@link #stallDisk}, {@link #fillDisk}. */
+    String DISK = "disk";
 
     String name();
 
@@ -49,8 +53,31 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " backend has no network faults");
     }
 
-    /** Removes every network fault on every replica. */
+    /**
+     * Limits what a replica sends to {@code rateKbit} behind a deep FIFO: packets queue, so they arrive late (and
+     * bursts much later). This is the closest honest stand-in for added latency on a kernel without sch_netem.
+     * Undone by {@link #healNetwork()}.
+     */
+    default void slowLink(String id, int rateKbit) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no traffic shaping");
+    }
+
+    /** Removes every network fault (rules and shaping) on every replica. */
     default void healNetwork() throws Exception {
+    }
+
+    /** Throttles the block I/O of a replica to its data dir's device to about one write a second (a stalled disk). */
+    default void stallDisk(String id) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no disk faults");
+    }
+
+    /** Fills a replica's data dir filesystem with a ballast file until only {@code leaveFreeMiB} MiB are free. */
+    default void fillDisk(String id, long leaveFreeMiB) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no disk faults");
+    }
+
+    /** Removes every disk fault (throttles and ballast files) on every replica. */
+    default void healDisks() throws Exception {
     }
 
     /** Copies each replica's log into {@code dir}. */

@@ -47,10 +47,22 @@ public final class ContainerBackend implements Backend {
     private final Map<String, GenericContainer<?>> containers = new LinkedHashMap<>();
     private final DockerClient docker;
     private Network network;
+    /** Non-null when disk faults are on: each data dir is its own loop-mounted filesystem (bind-mounted with /host). */
+    private final LoopDisks disks;
 
     public ContainerBackend(Path dir, int replicas, List<String> jvmProps) throws IOException {
+        this(dir, replicas, jvmProps, false);
+    }
+
+    /** {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}). */
+    public ContainerBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
+        if (diskFaults) {
+            String why = LoopDisks.unavailable();
+            if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
+        }
+        this.disks = diskFaults ? new LoopDisks() : null;
         this.docker = DockerClientFactory.instance().client();
         ensureImage(docker);
         int subnet = 1 + new Random().nextInt(200);
@@ -62,6 +74,8 @@ public final class ContainerBackend implements Backend {
         for (String id : ips.keySet()) {
             Files.createDirectories(dir.resolve(id));
             Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, "/host/data", peers));
+            // Docker binds recursively (rbind): the loop mount under the work dir is visible as /host/data.
+            if (disks != null) disks.create(id, dir.resolve(id).resolve("data"));
         }
         String name = "cardinal-chaos-" + ProcessHandle.current().pid() + "-" + subnet;
         String cidr = "10.77." + subnet + ".0/24";
@@ -104,7 +118,7 @@ public final class ContainerBackend implements Backend {
 
     @Override
     public Set<String> capabilities() {
-        return Set.of(KILL, PAUSE, NETWORK);
+        return disks != null ? Set.of(KILL, PAUSE, NETWORK, SHAPE, DISK) : Set.of(KILL, PAUSE, NETWORK, SHAPE);
     }
 
     @Override
@@ -260,13 +274,51 @@ public final class ContainerBackend implements Backend {
         exec(id, "iptables", "-A", "OUTPUT", "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP");
     }
 
+    /**
+     * htb on the container's eth0: one class at {@code rateKbit} (burst one MTU) feeding a 10 000-packet FIFO, so
+     * the replica's sends queue instead of being dropped. tc comes from the host's /usr, bind-mounted.
+     */
+    @Override
+    public void slowLink(String id, int rateKbit) throws Exception {
+        String rate = rateKbit + "kbit";
+        exec(id, "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10");
+        exec(id, "tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", rate, "ceil", rate,
+                "burst", "1600", "cburst", "1600");
+        exec(id, "tc", "qdisc", "add", "dev", "eth0", "parent", "1:10", "handle", "10:", "pfifo", "limit", "10000");
+        shaped.add(id);
+    }
+
+    private final Set<String> shaped = new java.util.HashSet<>();
+
     @Override
     public void healNetwork() throws Exception {
         for (String id : ids()) {
             if (!running(id)) continue;
             exec(id, "iptables", "-F", "INPUT");
             exec(id, "iptables", "-F", "OUTPUT");
+            // a restarted container has a fresh network namespace, without the qdisc: then del fails, harmlessly
+            if (shaped.remove(id)) containers.get(id).execInContainer("tc", "qdisc", "del", "dev", "eth0", "root");
         }
+    }
+
+    @Override
+    public void stallDisk(String id) throws Exception {
+        if (disks == null) Backend.super.stallDisk(id);
+        // cgroupfs driver, cgroup v1: each container has its own blkio cgroup under docker/<full id>
+        Path cg = LoopDisks.BLKIO.resolve("docker").resolve(cid(id));
+        if (!Files.isDirectory(cg)) throw new IllegalStateException("no blkio cgroup " + cg + " for " + id + " (needs Docker's cgroupfs driver on cgroup v1)");
+        disks.throttle(id, cg);
+    }
+
+    @Override
+    public void fillDisk(String id, long leaveFreeMiB) throws Exception {
+        if (disks == null) Backend.super.fillDisk(id, leaveFreeMiB);
+        disks.fill(id, leaveFreeMiB);
+    }
+
+    @Override
+    public void healDisks() throws Exception {
+        if (disks != null) disks.heal();
     }
 
     private void exec(String id, String... cmd) throws Exception {
@@ -296,6 +348,7 @@ public final class ContainerBackend implements Backend {
             }
         }
         containers.clear();
+        if (disks != null) disks.close();
         if (network != null) {
             try {
                 network.close();

@@ -21,10 +21,22 @@ public final class LocalBackend implements Backend {
     private final List<String> jvmProps;
     private final Map<String, int[]> ports = new LinkedHashMap<>();
     private final Map<String, Process> processes = new LinkedHashMap<>();
+    /** Non-null when disk faults are on: each data dir is its own loop-mounted filesystem. */
+    private final LoopDisks disks;
 
     public LocalBackend(Path dir, int replicas, List<String> jvmProps) throws IOException {
+        this(dir, replicas, jvmProps, false);
+    }
+
+    /** {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}). */
+    public LocalBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
+        if (diskFaults) {
+            String why = LoopDisks.unavailable();
+            if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
+        }
+        this.disks = diskFaults ? new LoopDisks() : null;
         for (int i = 1; i <= replicas; i++) ports.put("n" + i, new int[]{freePort(), freePort()});
         Map<String, List<String>> peers = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : ports.entrySet()) {
@@ -33,6 +45,7 @@ public final class LocalBackend implements Backend {
         for (String id : ports.keySet()) {
             Files.createDirectories(dir.resolve(id));
             Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, dir.resolve(id).resolve("data").toString(), peers));
+            if (disks != null) disks.create(id, dir.resolve(id).resolve("data"));
         }
     }
 
@@ -43,7 +56,7 @@ public final class LocalBackend implements Backend {
 
     @Override
     public Set<String> capabilities() {
-        return Set.of(KILL, PAUSE);
+        return disks != null ? Set.of(KILL, PAUSE, DISK) : Set.of(KILL, PAUSE);
     }
 
     @Override
@@ -113,6 +126,28 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
+    public void stallDisk(String id) throws Exception {
+        if (disks == null) Backend.super.stallDisk(id);
+        Process p;
+        synchronized (this) {
+            p = processes.get(id);
+        }
+        if (p == null || !p.isAlive()) throw new IllegalStateException("replica " + id + " is not running");
+        disks.throttle(id, LoopDisks.localCgroup(id, p.pid()));
+    }
+
+    @Override
+    public void fillDisk(String id, long leaveFreeMiB) throws Exception {
+        if (disks == null) Backend.super.fillDisk(id, leaveFreeMiB);
+        disks.fill(id, leaveFreeMiB);
+    }
+
+    @Override
+    public void healDisks() throws Exception {
+        if (disks != null) disks.heal();
+    }
+
+    @Override
     public void collectLogs(Path out) throws IOException {
         Files.createDirectories(out);
         for (String id : ids()) {
@@ -141,6 +176,7 @@ public final class LocalBackend implements Backend {
             }
         }
         processes.clear();
+        if (disks != null) disks.close();
     }
 
     static int freePort() throws IOException {

@@ -1,5 +1,6 @@
 package io.cardinal.chaos.nemesis;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cardinal.chaos.history.History;
@@ -9,7 +10,10 @@ import io.cardinal.chaos.host.Backend;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
@@ -24,9 +28,15 @@ public final class Nemesis {
     /** Every fault, by name; which ones a backend can run depends on its capabilities. */
     public static final List<String> ALL = List.of("kill-leader", "kill-random", "kill-majority", "pause-leader", "pause-random",
             "pause-followers", "kill-leader-while-isolated", "partition-halves", "partition-leader", "partition-bridge",
-            "partition-one-way", "loss");
+            "partition-one-way", "loss", "slow-link", "clock-skew", "disk-stall", "disk-full");
     public static final List<String> NEEDS_NETWORK = List.of("partition-halves", "partition-leader", "partition-bridge",
             "partition-one-way", "loss");
+    /** Fault -> the backend capability it needs (faults not listed need only kill/pause, or the server's test hooks). */
+    static final Map<String, String> NEEDS = needs();
+    /** disk-full leaves this much free: below the servers' default minFreeDiskMiB (64), so the leader must refuse writes. */
+    public static final long DISK_FULL_LEAVE_MIB = 16;
+    /** kill-leader waits at most this long for every replica to follow one leader before it kills. */
+    static final long HEALTHY_WAIT_MILLIS = 30_000;
 
     private final Backend backend;
     private final History history;
@@ -36,6 +46,8 @@ public final class Nemesis {
     private final Set<String> paused = new HashSet<>();
     private final Set<String> killed = new HashSet<>();
     private final List<Long> leaderKillsMs = Collections.synchronizedList(new ArrayList<>());
+    private final Set<String> skewed = new HashSet<>();
+    private volatile BiConsumer<String, Long> onLeaderKilled = (id, ms) -> { };
     private volatile boolean stop;
 
     public Nemesis(Backend backend, History history, Http http, long seed, List<String> faults) {
@@ -45,19 +57,48 @@ public final class Nemesis {
         this.rnd = new Random(seed ^ 0x5DEECE66DL);
         this.faults = List.copyOf(faults);
         for (String f : faults) {
-            if (!ALL.contains(f)) throw new IllegalArgumentException("unknown nemesis " + f + "; known: " + ALL);
-            if (NEEDS_NETWORK.contains(f) && !backend.capabilities().contains(Backend.NETWORK)) {
-                throw new IllegalArgumentException("nemesis " + f + " needs a backend with its own address per host (containers); "
-                        + backend.name() + " has " + backend.capabilities());
-            }
+            String why = refusal(f, backend.name(), backend.capabilities());
+            if (why != null) throw new IllegalArgumentException(why);
         }
+    }
+
+    private static Map<String, String> needs() {
+        Map<String, String> m = new HashMap<>();
+        for (String f : NEEDS_NETWORK) m.put(f, Backend.NETWORK);
+        m.put("slow-link", Backend.SHAPE);
+        m.put("disk-stall", Backend.DISK);
+        m.put("disk-full", Backend.DISK);
+        return Map.copyOf(m);
+    }
+
+    /** Null if a backend with {@code caps} can run {@code fault}, else a message saying why not. */
+    public static String refusal(String fault, String backendName, Set<String> caps) {
+        if (!ALL.contains(fault)) return "unknown nemesis " + fault + "; known: " + ALL;
+        String need = NEEDS.get(fault);
+        if (need == null || caps.contains(need)) return null;
+        String what = switch (need) {
+            case Backend.NETWORK -> "a backend where each host has its own address (containers)";
+            case Backend.SHAPE -> "a backend that can shape a host's own interface with tc (containers; netem latency is not in this kernel, so this is an htb rate limit)";
+            case Backend.DISK -> "a backend with each data dir on its own loop-mounted filesystem and blkio cgroups (local or containers, as root)";
+            default -> need;
+        };
+        return "nemesis " + fault + " needs " + what + "; backend " + backendName + " has " + new java.util.TreeSet<>(caps);
     }
 
     /** The faults a backend can run. */
     public static List<String> supported(Backend b) {
+        return supported(b.capabilities());
+    }
+
+    public static List<String> supported(Set<String> caps) {
         List<String> out = new ArrayList<>();
-        for (String f : ALL) if (!NEEDS_NETWORK.contains(f) || b.capabilities().contains(Backend.NETWORK)) out.add(f);
+        for (String f : ALL) if (refusal(f, "", caps) == null) out.add(f);
         return out;
+    }
+
+    /** Called after each kill-leader with the killed id and the time just before the kill was sent. */
+    public void onLeaderKilled(BiConsumer<String, Long> listener) {
+        this.onLeaderKilled = listener;
     }
 
     public List<Long> leaderKillsMs() {
@@ -82,7 +123,9 @@ public final class Nemesis {
             ObjectNode result = Http.JSON.createObjectNode();
             try {
                 for (String t : inject(fault, hold, endMs)) targets.add(t);
-                result.put("outcome", "healed");
+                result.put("outcome", targets.isEmpty() ? "skipped: no target (no leader a majority agrees on)" : "healed");
+                String full = takeDiskFullReply();
+                if (full != null) result.put("writeToFullLeader", full);
             } catch (Exception e) {
                 result.put("outcome", "error: " + e);
             } finally {
@@ -101,7 +144,9 @@ public final class Nemesis {
     /** Applies one fault, holds it, returns its targets (healing is left to {@link #healAll()}). */
     List<String> inject(String fault, long holdMs, long endMs) throws Exception {
         List<String> ids = backend.ids();
-        String leader = leader();
+        // A failover is only measured from a healthy cluster: every replica follows the leader that is killed
+        // (else a kill right after the previous victim restarts is a loss of majority, not a failover).
+        String leader = fault.equals("kill-leader") ? healthyLeader(Math.min(endMs, System.currentTimeMillis() + HEALTHY_WAIT_MILLIS)) : leader();
         List<String> others = new ArrayList<>(ids);
         if (leader != null) others.remove(leader);
         Collections.shuffle(others, rnd);
@@ -110,9 +155,11 @@ public final class Nemesis {
         switch (fault) {
             case "kill-leader" -> {
                 if (leader == null) return targets;
-                leaderKillsMs.add(System.currentTimeMillis());
+                long killMs = System.currentTimeMillis();
+                leaderKillsMs.add(killMs);
                 kill(leader);
                 targets.add(leader);
+                onLeaderKilled.accept(leader, killMs);
             }
             case "kill-random" -> {
                 String t = ids.get(rnd.nextInt(ids.size()));
@@ -210,10 +257,55 @@ public final class Nemesis {
                 backend.loss(t, 0.3);
                 targets.add(t + " 30%");
             }
+            case "slow-link" -> {
+                // What the replica sends queues behind a slow link (htb + deep FIFO): delay, not loss.
+                String t = rnd.nextBoolean() && leader != null ? leader : ids.get(rnd.nextInt(ids.size()));
+                int kbit = List.of(128, 256, 512).get(rnd.nextInt(3));
+                backend.slowLink(t, kbit);
+                targets.add(t + " " + kbit + "kbit");
+            }
+            case "clock-skew" -> {
+                // The leader stamps times into commands, so its skew is the interesting one; a follower's matters
+                // once it leads.
+                String t = rnd.nextBoolean() && leader != null ? leader : ids.get(rnd.nextInt(ids.size()));
+                long offset = (rnd.nextBoolean() ? 1 : -1) * (2_000 + (long) rnd.nextInt(8_001));
+                setClockOffset(t, offset);
+                skewed.add(t);
+                targets.add(t + " " + (offset > 0 ? "+" : "") + offset + "ms");
+            }
+            case "disk-stall" -> {
+                String t = rnd.nextBoolean() && leader != null ? leader : ids.get(rnd.nextInt(ids.size()));
+                backend.stallDisk(t);
+                targets.add(t);
+            }
+            case "disk-full" -> {
+                // The leader's disk: it must refuse writes (503, minFreeDiskMiB) while full and take them again after.
+                if (leader == null) return targets;
+                backend.fillDisk(leader, DISK_FULL_LEAVE_MIB);
+                targets.add(leader + " " + DISK_FULL_LEAVE_MIB + "MiB free");
+                sleepUntil(Math.min(until, System.currentTimeMillis() + 500));
+                // Record what a write to the full leader gets: the server's disk check must answer it, clearly.
+                Http.Reply r = http.post(backend.httpAddress(leader), "/v1/quotas", "{\"tenant\":\"chaos-disk-full\",\"cards\":1}");
+                lastDiskFullReply = r.status() + " " + r.body();
+            }
             default -> throw new IllegalArgumentException(fault);
         }
         sleepUntil(until);
         return targets;
+    }
+
+    private volatile String lastDiskFullReply;
+
+    /** What the last disk-full step's write to the full leader got (status and body), for the history. */
+    String takeDiskFullReply() {
+        String r = lastDiskFullReply;
+        lastDiskFullReply = null;
+        return r;
+    }
+
+    private void setClockOffset(String id, long offsetMillis) {
+        Http.Reply r = http.post(backend.httpAddress(id), "/v1/debug/clock-offset", "{\"offsetMillis\":" + offsetMillis + "}");
+        if (!r.ok()) throw new IllegalStateException("clock-offset on " + id + ": HTTP " + r.status() + " " + r.body());
     }
 
     private void kill(String id) throws Exception {
@@ -233,22 +325,56 @@ public final class Nemesis {
         paused.remove(id);
     }
 
-    /** Heals every fault: resumes paused replicas, removes network rules, restarts killed replicas. */
+    /** Heals every fault: resumes paused replicas, removes network rules and shaping, disk throttles and ballast, clock offsets, restarts killed replicas. */
     public void healAll() throws Exception {
         for (String id : List.copyOf(paused)) resume(id);
         backend.healNetwork();
+        backend.healDisks();
+        for (String id : List.copyOf(skewed)) {
+            // a killed replica restarts with no offset
+            if (!killed.contains(id)) setClockOffset(id, 0);
+            skewed.remove(id);
+        }
         for (String id : new LinkedHashSet<>(killed)) {
             backend.start(id);
             killed.remove(id);
         }
     }
 
-    /** The replica whose controller is ready, or null. */
+    /**
+     * The leader as a majority sees it, or null: a replica whose controller is ready and whose leadership (its id
+     * and term) a majority of all replicas report. One replica's {@code leaderReady} alone is not enough: just
+     * after a change the old leader may still say so.
+     */
     public String leader() {
+        return leader(backend.ids().size() / 2 + 1);
+    }
+
+    /** Waits (until {@code untilMs}) for a leader every replica follows at the same term; null if none by then. */
+    String healthyLeader(long untilMs) {
+        while (!stop) {
+            String l = leader(backend.ids().size());
+            if (l != null || System.currentTimeMillis() >= untilMs) return l;
+            sleepUntil(Math.min(untilMs, System.currentTimeMillis() + 200));
+        }
+        return null;
+    }
+
+    private String leader(int quorum) {
+        Map<String, JsonNode> status = new HashMap<>();
         for (String id : backend.ids()) {
             if (paused.contains(id) || killed.contains(id)) continue;
             Http.Reply r = http.get(backend.httpAddress(id), "/v1/status");
-            if (r.status() == 200 && r.body().path("leaderReady").asBoolean()) return id;
+            if (r.status() == 200) status.put(id, r.body());
+        }
+        for (Map.Entry<String, JsonNode> c : status.entrySet()) {
+            if (!c.getValue().path("leaderReady").asBoolean()) continue;
+            long term = c.getValue().path("term").asLong();
+            int agree = 0;
+            for (JsonNode s : status.values()) {
+                if (s.path("leaderId").asText().equals(c.getKey()) && s.path("term").asLong() == term) agree++;
+            }
+            if (agree >= quorum) return c.getKey();
         }
         return null;
     }

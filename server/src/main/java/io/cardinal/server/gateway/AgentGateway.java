@@ -205,7 +205,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 case HEARTBEAT -> heartbeat(s, f.getHeartbeat());
                 case REPORT -> report(s, f.getReport());
                 case PROBE_REPLY -> {
-                    if (s.nodeId != null) detector.alive(s.nodeId, System.currentTimeMillis());
+                    if (s.nodeId != null) detector.alive(s.nodeId, io.cardinal.state.WallClock.nowMillis());
                 }
                 default -> protocolError(s, "unexpected " + f.getBodyCase() + " from an agent");
             }
@@ -257,7 +257,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             // The same incarnation reconnecting (agent restart, or a new leader): its work stays valid.
             s.epoch = n.getEpoch();
             s.registered = true;
-            detector.alive(s.nodeId, System.currentTimeMillis());
+            detector.alive(s.nodeId, io.cardinal.state.WallClock.nowMillis());
         } else {
             // New node, a node declared lost, or an agent that lost its epoch: it registers under a new epoch.
             s.pendingEpoch = n == null ? 1 : n.getEpoch() + 1;
@@ -310,7 +310,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             }
             s.epoch = expected;
             s.registered = true;
-            detector.alive(s.nodeId, System.currentTimeMillis());
+            detector.alive(s.nodeId, io.cardinal.state.WallClock.nowMillis());
             LOG.info("node {} ({} cards, supernode {}) registered at epoch {}", s.nodeId, inv.getCardsCount(), s.supernodeId, expected);
             dampFlapping(s.nodeId);
             sendAssignments(s);
@@ -319,7 +319,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
 
     private void heartbeat(Session s, Heartbeat hb) {
         if (!s.registered) return;
-        long now = System.currentTimeMillis();
+        long now = io.cardinal.state.WallClock.nowMillis();
         detector.alive(s.nodeId, now);
         s.send(AgentFrame.newBuilder().setAck(Ack.newBuilder().setHeartbeatSequence(hb.getSequence())).build());
         Map<String, Set<String>> live = new HashMap<>();
@@ -371,7 +371,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             if (!healthInFlight.add(key)) continue;
             Command cmd = command("agent:" + s.nodeId).setReportCardHealth(ReportCardHealth.newBuilder()
                     .setCard(CardRef.newBuilder().setNodeId(s.nodeId).setIndex(c.getIndex())).setHealthy(c.getHealthy())
-                    .setReason("reported unhealthy in " + source).setDetectedMs(System.currentTimeMillis())
+                    .setReason("reported unhealthy in " + source).setDetectedMs(io.cardinal.state.WallClock.nowMillis())
                     .addAllProgress(progress())).build();
             replica.submit(cmd).whenComplete((r, ex) -> gateway.execute(() -> healthInFlight.remove(key)));
         }
@@ -433,7 +433,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 return c.setReportJobExited(ReportJobExited.newBuilder().setJobId(t.getJobId()).setAttempt(t.getAttempt())
                         .setRank(t.getRank()).setExitCode(t.getExitCode()).setDetail(t.getDetail())
                         .setKilledByAgent(t.getKilledByAgent()).setLastStep(Math.max(t.getLastStep(), lastStep(t.getJobId(), t.getAttempt())))
-                        .setDetectedMs(r.getCreatedAtMillis() > 0 ? r.getCreatedAtMillis() : System.currentTimeMillis())).build();
+                        .setDetectedMs(r.getCreatedAtMillis() > 0 ? r.getCreatedAtMillis() : io.cardinal.state.WallClock.nowMillis())).build();
             }
             case CHECKPOINT_DURABLE -> {
                 var t = r.getCheckpointDurable();
@@ -445,7 +445,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 return c.setReportCardHealth(ReportCardHealth.newBuilder()
                         .setCard(CardRef.newBuilder().setNodeId(s.nodeId).setIndex(t.getCard().getIndex()))
                         .setHealthy(t.getHealthy()).setReason(t.getReason())
-                        .setDetectedMs(r.getCreatedAtMillis() > 0 ? r.getCreatedAtMillis() : System.currentTimeMillis())
+                        .setDetectedMs(r.getCreatedAtMillis() > 0 ? r.getCreatedAtMillis() : io.cardinal.state.WallClock.nowMillis())
                         .addAllProgress(progress())).build();
             }
             case ASSIGN_REFUSED -> {
@@ -545,7 +545,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     }
 
     private void send(Session s, Assign a) {
-        assignedAtMillis.putIfAbsent(a.getJobId() + "#" + a.getAttempt(), System.currentTimeMillis());
+        assignedAtMillis.putIfAbsent(a.getJobId() + "#" + a.getAttempt(), io.cardinal.state.WallClock.nowMillis());
         s.send(AgentFrame.newBuilder().setAssign(a).build());
     }
 
@@ -607,7 +607,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private void tick() {
         try {
             boolean leader = replica.controller().ready();
-            long now = System.currentTimeMillis();
+            long now = io.cardinal.state.WallClock.nowMillis();
             if (leader && !wasLeader) {
                 // A new leader gives every online node one full TTL before it may declare it lost.
                 List<String> online = new ArrayList<>();
@@ -661,7 +661,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         replica.submit(cmd).whenComplete((r, ex) -> gateway.execute(() -> {
             if (ex != null || !r.getOk()) {
                 LOG.warn("declaring node {} lost failed: {}; will retry", nodeId, ex != null ? ex : r.getMessage());
-                detector.alive(nodeId, System.currentTimeMillis() - ttlMillis);
+                detector.alive(nodeId, io.cardinal.state.WallClock.nowMillis() - ttlMillis);
             }
         }));
         Session s = sessions.remove(nodeId);
@@ -672,7 +672,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private void dampFlapping(String nodeId) {
         ArrayDeque<Long> losses = lossesByNode.get(nodeId);
         if (losses == null) return;
-        long now = System.currentTimeMillis();
+        long now = io.cardinal.state.WallClock.nowMillis();
         while (!losses.isEmpty() && now - losses.peekFirst() > FLAP_WINDOW_MILLIS) losses.pollFirst();
         if (losses.size() >= FLAP_LIMIT) {
             LOG.warn("node {} was lost {} times in {} min: cordoning it until an operator uncordons it", nodeId, losses.size(),

@@ -68,7 +68,13 @@ public final class Api {
     private final ServerConfig config;
     private final MeterRegistry metrics;
     private final Supplier<String> metricsText;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /**
+     * Replica-to-replica connects (forwarding to the leader, cluster status) are inside one cluster network: a
+     * connect that takes longer means the peer is gone (a dead host sends no RST), and a client waiting behind the
+     * forward should get its 503 (and try another replica) soon after a leader dies, not after seconds.
+     */
+    static final long PEER_CONNECT_TIMEOUT_MILLIS = 500;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(PEER_CONNECT_TIMEOUT_MILLIS)).build();
 
     public Api(Replica replica, ServerConfig config, MeterRegistry metrics, Supplier<String> metricsText) {
         this.replica = replica;
@@ -220,6 +226,7 @@ public final class Api {
                 if (m.equals("POST") && p.length == 4 && p[3].equals("fail-card")) {
                     return failCard(r);
                 }
+                if (m.equals("POST") && p.length == 4 && p[3].equals("clock-offset")) return done(clockOffset(r));
                 break;
             default:
                 break;
@@ -296,7 +303,7 @@ public final class Api {
         String reason = b.has("reason") ? Bodies.text(b, "reason", false) : "injected by cardinal debug fail-card";
         Command.Builder direct = command(r).setReportCardHealth(ReportCardHealth.newBuilder()
                 .setCard(CardRef.newBuilder().setNodeId(nodeId).setIndex((int) card)).setHealthy(healthy).setReason(reason)
-                .setDetectedMs(System.currentTimeMillis()));
+                .setDetectedMs(io.cardinal.state.WallClock.nowMillis()));
         if (!replica.controller().ready() || gateway == null) return write(r, direct);
         return gateway.failCard(nodeId, (int) card, healthy, reason).thenCompose(viaAgent -> {
             if (!viaAgent) return write(r, direct);
@@ -307,6 +314,29 @@ public final class Api {
             o.put("message", "the agent of " + nodeId + " was told to fail card " + card + "; it reports the failure itself");
             return done(Response.json(200, o));
         });
+    }
+
+    /** TEST ONLY (chaos suite): skews this replica's wall clock; 404 unless the server runs with test hooks. */
+    private Response clockOffset(Request r) {
+        if (!io.cardinal.state.WallClock.testHooks()) {
+            throw new ApiException("not_found", "POST /v1/debug/clock-offset is a test hook: start the server with -D"
+                    + io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY + "=true");
+        }
+        ObjectNode b = Bodies.object(r.body(), Set.of("offsetMillis"));
+        if (!b.has("offsetMillis") || !b.get("offsetMillis").canConvertToLong()) {
+            throw ApiException.invalid("offsetMillis: required, an integer number of milliseconds");
+        }
+        long offset = b.get("offsetMillis").asLong();
+        try {
+            io.cardinal.state.WallClock.setOffsetMillis(offset);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(e.getMessage());
+        }
+        LOG.warn("TEST HOOK: wall clock offset set to {} ms", offset);
+        ObjectNode o = Views.JSON.createObjectNode();
+        o.put("id", replica.id());
+        o.put("offsetMillis", offset);
+        return Response.json(200, o);
     }
 
     private CompletableFuture<Response> write(Request r, Command.Builder cmd) {
@@ -428,6 +458,7 @@ public final class Api {
         o.put("commitIndex", replica.commitIndex());
         o.put("leaderId", replica.leaderId());
         o.put("leaderReady", replica.controller().ready());
+        if (io.cardinal.state.WallClock.testHooks()) o.put("clockOffsetMillis", io.cardinal.state.WallClock.offsetMillis());
         o.put("appliedIndex", replica.stateMachine().appliedIndex());
         replica.stateMachine().read(s -> {
             o.put("stateAppliedIndex", s.appliedIndex());
