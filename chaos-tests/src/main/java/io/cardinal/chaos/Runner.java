@@ -14,6 +14,7 @@ import io.cardinal.chaos.checker.DurabilityChecker;
 import io.cardinal.chaos.checker.EventSequenceChecker;
 import io.cardinal.chaos.checker.LinearizabilityChecker;
 import io.cardinal.chaos.checker.LivenessChecker;
+import io.cardinal.chaos.checker.NemesisChecker;
 import io.cardinal.chaos.history.History;
 import io.cardinal.chaos.history.Http;
 import io.cardinal.chaos.history.Op;
@@ -137,6 +138,7 @@ public final class Runner {
             put(checks, live);
             put(checks, AttemptFencingChecker.check(events));
             put(checks, DiskFullChecker.check(ops));
+            put(checks, NemesisChecker.check(ops));
 
             boolean valid = checks.values().stream().allMatch(CheckResult::valid);
             verdict.put("valid", valid);

@@ -123,7 +123,7 @@ public final class Nemesis {
             ObjectNode result = Http.JSON.createObjectNode();
             try {
                 for (String t : inject(fault, hold, endMs)) targets.add(t);
-                result.put("outcome", targets.isEmpty() ? "skipped: no target (no leader a majority agrees on)" : "healed");
+                result.put("outcome", targets.isEmpty() ? "skipped: no target (no leader the replicas agree on)" : "healed");
                 String full = takeDiskFullReply();
                 if (full != null) result.put("writeToFullLeader", full);
             } catch (Exception e) {
