@@ -64,6 +64,26 @@ public final class Runner {
         log.println("chaos: backend " + cfg.backend() + ", profile " + cfg.profile() + ", seed " + cfg.seed() + ", " + cfg.timeSeconds()
                 + " s, nemeses " + cfg.nemeses() + (cfg.injectBug() == null ? "" : ", injected bug " + cfg.injectBug()));
         try (Backend backend = backend(work, props); History history = new History(cfg.out().resolve("history.jsonl"))) {
+            // Killed (SIGTERM, a timeout): still remove the processes/containers, loop mounts and cgroups it made.
+            Thread cleanup = new Thread(backend::close, "chaos-cleanup");
+            Runtime.getRuntime().addShutdownHook(cleanup);
+            try {
+                runIn(backend, history, http, verdict);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running already
+                }
+            }
+        }
+        Files.writeString(cfg.out().resolve("verdict.json"),
+                Http.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(verdict));
+        return verdict;
+    }
+
+    private void runIn(Backend backend, History history, Http http, ObjectNode verdict) throws Exception {
+        {
             backend.startAll();
             awaitLeader(backend, http, 120_000);
             Workload workload = new Workload(backend, history, http, cfg.seed());
@@ -172,9 +192,6 @@ public final class Runner {
             }
             backend.collectLogs(cfg.out().resolve("logs"));
         }
-        Files.writeString(cfg.out().resolve("verdict.json"),
-                Http.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(verdict));
-        return verdict;
     }
 
     private Backend backend(Path work, List<String> props) throws Exception {

@@ -355,6 +355,7 @@ public final class ContainerBackend implements Backend {
             } catch (RuntimeException e) {
                 // best effort
             }
+            network = null;
         }
     }
 }
