@@ -76,8 +76,12 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " backend has no disk faults");
     }
 
-    /** Removes every disk fault (throttles and ballast files) on every replica. */
-    default void healDisks() throws Exception {
+    /**
+     * Removes every disk fault (throttles and ballast files) on every replica; returns what the throttles held
+     * back (for the history), or null when there was none.
+     */
+    default String healDisks() throws Exception {
+        return null;
     }
 
     /** Copies each replica's log into {@code dir}. */

@@ -317,8 +317,8 @@ public final class ContainerBackend implements Backend {
     }
 
     @Override
-    public void healDisks() throws Exception {
-        if (disks != null) disks.heal();
+    public String healDisks() throws Exception {
+        return disks != null ? disks.heal() : null;
     }
 
     private void exec(String id, String... cmd) throws Exception {

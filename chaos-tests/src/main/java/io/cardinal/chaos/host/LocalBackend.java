@@ -143,8 +143,8 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
-    public void healDisks() throws Exception {
-        if (disks != null) disks.heal();
+    public String healDisks() throws Exception {
+        return disks != null ? disks.heal() : null;
     }
 
     @Override

@@ -34,7 +34,10 @@ public final class LoopDisks implements AutoCloseable {
     }
 
     private final Map<String, Disk> disks = new LinkedHashMap<>();
-    private final List<Path> throttled = new ArrayList<>();
+    private record Throttle(String id, Path cgroup, long writesBefore, long sinceMs) {
+    }
+
+    private final List<Throttle> throttled = new ArrayList<>();
 
     /** Null when disk faults can run here, else why not. */
     public static String unavailable() {
@@ -78,28 +81,49 @@ public final class LoopDisks implements AutoCloseable {
         Disk d = disk(id);
         Files.writeString(cgroup.resolve("blkio.throttle.write_iops_device"), d.majMin() + " " + STALL_WRITE_IOPS);
         Files.writeString(cgroup.resolve("blkio.throttle.write_bps_device"), d.majMin() + " " + STALL_WRITE_BPS);
-        throttled.add(cgroup);
+        throttled.add(new Throttle(id, cgroup, writes(cgroup, d.majMin()), System.currentTimeMillis()));
     }
 
-    /** Removes every throttle and ballast file. */
-    public synchronized void heal() throws IOException {
+    /** Write requests the cgroup has sent to the device so far (blkio.throttle.io_serviced), -1 if unreadable. */
+    static long writes(Path cgroup, String majMin) {
+        try {
+            for (String line : Files.readAllLines(cgroup.resolve("blkio.throttle.io_serviced"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 3 && f[0].equals(majMin) && f[1].equals("Write")) return Long.parseLong(f[2]);
+            }
+            return 0;
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Removes every throttle and ballast file; returns, per throttled replica, how many writes reached its device
+     * while throttled (evidence the throttle held: at most about one a second), or null when nothing was throttled.
+     */
+    public synchronized String heal() throws IOException {
         IOException first = null;
-        for (Path cg : throttled) {
-            for (Disk d : disks.values()) {
-                try {
-                    if (Files.isDirectory(cg)) {
-                        // "MAJ:MIN 0" deletes the rule
-                        Files.writeString(cg.resolve("blkio.throttle.write_iops_device"), d.majMin() + " 0");
-                        Files.writeString(cg.resolve("blkio.throttle.write_bps_device"), d.majMin() + " 0");
-                    }
-                } catch (IOException e) {
-                    if (first == null) first = e;
+        StringBuilder report = new StringBuilder();
+        for (Throttle t : throttled) {
+            Disk d = disks.get(t.id());
+            try {
+                if (Files.isDirectory(t.cgroup())) {
+                    long after = writes(t.cgroup(), d.majMin());
+                    if (report.length() > 0) report.append("; ");
+                    report.append(t.id()).append(": ").append(after < 0 || t.writesBefore() < 0 ? "?" : Long.toString(after - t.writesBefore()))
+                            .append(" writes in ").append(System.currentTimeMillis() - t.sinceMs()).append(" ms while throttled");
+                    // "MAJ:MIN 0" deletes the rule
+                    Files.writeString(t.cgroup().resolve("blkio.throttle.write_iops_device"), d.majMin() + " 0");
+                    Files.writeString(t.cgroup().resolve("blkio.throttle.write_bps_device"), d.majMin() + " 0");
                 }
+            } catch (IOException e) {
+                if (first == null) first = e;
             }
         }
         throttled.clear();
         for (Disk d : disks.values()) Files.deleteIfExists(d.mount().resolve("ballast"));
         if (first != null) throw first;
+        return report.length() == 0 ? null : report.toString();
     }
 
     /** A blkio cgroup of this harness for one local process (created if needed), with {@code pid} moved into it. */

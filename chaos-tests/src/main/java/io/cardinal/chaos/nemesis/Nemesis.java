@@ -134,6 +134,8 @@ public final class Nemesis {
                 } catch (Exception e) {
                     result.put("healError", e.toString());
                 }
+                if (lastDiskHeal != null) result.put("diskThrottle", lastDiskHeal);
+                lastDiskHeal = null;
             }
             history.record("nemesis", "nemesis", type, "", invNs, invMs, args, result);
             long gap = minGapMs + (long) (rnd.nextDouble() * (maxGapMs - minGapMs));
@@ -295,6 +297,7 @@ public final class Nemesis {
     }
 
     private volatile String lastDiskFullReply;
+    private volatile String lastDiskHeal;
 
     /** What the last disk-full step's write to the full leader got (status and body), for the history. */
     String takeDiskFullReply() {
@@ -329,7 +332,8 @@ public final class Nemesis {
     public void healAll() throws Exception {
         for (String id : List.copyOf(paused)) resume(id);
         backend.healNetwork();
-        backend.healDisks();
+        String disk = backend.healDisks();
+        if (disk != null) lastDiskHeal = disk;
         for (String id : List.copyOf(skewed)) {
             // a killed replica restarts with no offset
             if (!killed.contains(id)) setClockOffset(id, 0);
