@@ -110,7 +110,7 @@ public final class ChaosMain implements Callable<Integer> {
     }
 
     /** What a backend can do on this machine (disk faults need root and loop mounts: {@link LoopDisks}). */
-    static Set<String> capabilities(String be) {
+    public static Set<String> capabilities(String be) {
         Set<String> caps = new java.util.TreeSet<>(be.equals("local") ? Set.of(Backend.KILL, Backend.PAUSE)
                 : Set.of(Backend.KILL, Backend.PAUSE, Backend.NETWORK, Backend.SHAPE));
         if (LoopDisks.unavailable() == null) caps.add(Backend.DISK);

@@ -124,6 +124,8 @@ public final class Nemesis {
             try {
                 for (String t : inject(fault, hold, endMs)) targets.add(t);
                 result.put("outcome", targets.isEmpty() ? "skipped: no target (no leader the replicas agree on)" : "healed");
+                if (lastKillNote != null) result.put("kill", lastKillNote);
+                lastKillNote = null;
                 String full = takeDiskFullReply();
                 if (full != null) result.put("writeToFullLeader", full);
             } catch (Exception e) {
@@ -161,6 +163,7 @@ public final class Nemesis {
                 leaderKillsMs.add(killMs);
                 kill(leader);
                 targets.add(leader);
+                lastKillNote = "SIGKILL sent at " + killMs + ", dead after " + (System.currentTimeMillis() - killMs) + " ms";
                 onLeaderKilled.accept(leader, killMs);
             }
             case "kill-random" -> {
@@ -298,6 +301,7 @@ public final class Nemesis {
 
     private volatile String lastDiskFullReply;
     private volatile String lastDiskHeal;
+    private volatile String lastKillNote;
 
     /** What the last disk-full step's write to the full leader got (status and body), for the history. */
     String takeDiskFullReply() {
