@@ -177,7 +177,10 @@ public final class Runner {
             verdict.put("failover_definition", "per kill-leader (from a cluster where every replica followed the leader): "
                     + "ms from just before SIGKILL to the acknowledgement of the failover prober's first write, written "
                     + "round-robin to the surviving replicas with " + FailoverProber.CONNECT_TIMEOUT_MILLIS + " ms connect / "
-                    + FailoverProber.REQUEST_TIMEOUT_MILLIS + " ms request timeouts");
+                    + FailoverProber.REQUEST_TIMEOUT_MILLIS + " ms request timeouts; failover_after_death_ms: the same "
+                    + "acknowledgements from the moment the backend confirmed the leader dead (a lower bound)");
+            ArrayNode fod = verdict.putArray("failover_after_death_ms");
+            for (long ms : prober.afterDeathMs()) fod.add(ms);
             ArrayNode unrec = verdict.putArray("failover_unrecovered");
             prober.unrecovered().forEach(unrec::add);
             ArrayNode foc = verdict.putArray("failover_clients_ms");

@@ -62,6 +62,11 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " backend has no traffic shaping");
     }
 
+    /** What the shaping of {@link #slowLink} did so far (bytes, packets, drops, overlimits), or null. */
+    default String linkStats(String id) throws Exception {
+        return null;
+    }
+
     /** Removes every network fault (rules and shaping) on every replica. */
     default void healNetwork() throws Exception {
     }

@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
@@ -47,7 +46,12 @@ public final class Nemesis {
     private final Set<String> killed = new HashSet<>();
     private final List<Long> leaderKillsMs = Collections.synchronizedList(new ArrayList<>());
     private final Set<String> skewed = new HashSet<>();
-    private volatile BiConsumer<String, Long> onLeaderKilled = (id, ms) -> { };
+    /** (killed id, ms just before the kill was sent, ms when the backend confirmed it dead) */
+    public interface LeaderKillListener {
+        void killed(String id, long killMs, long deadMs);
+    }
+
+    private volatile LeaderKillListener onLeaderKilled = (id, ms, dead) -> { };
     private volatile boolean stop;
 
     public Nemesis(Backend backend, History history, Http http, long seed, List<String> faults) {
@@ -96,8 +100,8 @@ public final class Nemesis {
         return out;
     }
 
-    /** Called after each kill-leader with the killed id and the time just before the kill was sent. */
-    public void onLeaderKilled(BiConsumer<String, Long> listener) {
+    /** Called after each kill-leader. */
+    public void onLeaderKilled(LeaderKillListener listener) {
         this.onLeaderKilled = listener;
     }
 
@@ -125,6 +129,8 @@ public final class Nemesis {
                 for (String t : inject(fault, hold, endMs)) targets.add(t);
                 result.put("outcome", targets.isEmpty() ? "skipped: no target (no leader the replicas agree on)" : "healed");
                 if (lastKillNote != null) result.put("kill", lastKillNote);
+                if (lastLinkStats != null) result.put("link", lastLinkStats);
+                lastLinkStats = null;
                 lastKillNote = null;
                 String full = takeDiskFullReply();
                 if (full != null) result.put("writeToFullLeader", full);
@@ -162,9 +168,10 @@ public final class Nemesis {
                 long killMs = System.currentTimeMillis();
                 leaderKillsMs.add(killMs);
                 kill(leader);
+                long deadMs = System.currentTimeMillis();
                 targets.add(leader);
-                lastKillNote = "SIGKILL sent at " + killMs + ", dead after " + (System.currentTimeMillis() - killMs) + " ms";
-                onLeaderKilled.accept(leader, killMs);
+                lastKillNote = "kill started at " + killMs + ", confirmed dead after " + (deadMs - killMs) + " ms";
+                onLeaderKilled.killed(leader, killMs, deadMs);
             }
             case "kill-random" -> {
                 String t = ids.get(rnd.nextInt(ids.size()));
@@ -268,6 +275,9 @@ public final class Nemesis {
                 int kbit = List.of(128, 256, 512).get(rnd.nextInt(3));
                 backend.slowLink(t, kbit);
                 targets.add(t + " " + kbit + "kbit");
+                sleepUntil(until);
+                // evidence the link was slowed: what went through the class, and how often it had to wait
+                lastLinkStats = backend.linkStats(t);
             }
             case "clock-skew" -> {
                 // The leader stamps times into commands, so its skew is the interesting one; a follower's matters
@@ -302,6 +312,7 @@ public final class Nemesis {
     private volatile String lastDiskFullReply;
     private volatile String lastDiskHeal;
     private volatile String lastKillNote;
+    private volatile String lastLinkStats;
 
     /** What the last disk-full step's write to the full leader got (status and body), for the history. */
     String takeDiskFullReply() {

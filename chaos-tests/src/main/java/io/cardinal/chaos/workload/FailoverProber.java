@@ -35,7 +35,7 @@ public final class FailoverProber {
     /** Pause between two tries, so a replica that answers 503 at once is not hammered. */
     static final long RETRY_PAUSE_MILLIS = 20;
 
-    private record Kill(String id, long killMs) {
+    private record Kill(String id, long killMs, long deadMs) {
     }
 
     private final Backend backend;
@@ -43,6 +43,7 @@ public final class FailoverProber {
     private final Http http = new Http(Duration.ofMillis(REQUEST_TIMEOUT_MILLIS), Duration.ofMillis(CONNECT_TIMEOUT_MILLIS));
     private final BlockingQueue<Kill> kills = new ArrayBlockingQueue<>(1024);
     private final List<Long> samplesMs = Collections.synchronizedList(new ArrayList<>());
+    private final List<Long> afterDeathMs = Collections.synchronizedList(new ArrayList<>());
     private final List<String> unrecovered = Collections.synchronizedList(new ArrayList<>());
     private long value;
     private volatile boolean stop;
@@ -52,10 +53,13 @@ public final class FailoverProber {
         this.history = history;
     }
 
-    /** Called by the nemesis once the leader {@code id} is dead; {@code killMs} is when the kill was started. */
-    public void leaderKilled(String id, long killMs) {
+    /**
+     * Called by the nemesis once the leader {@code id} is dead: {@code killMs} is when the kill was started,
+     * {@code deadMs} when the backend confirmed the process gone (a container kill goes through the Docker API).
+     */
+    public void leaderKilled(String id, long killMs, long deadMs) {
         pending.incrementAndGet();
-        if (!kills.offer(new Kill(id, killMs))) {
+        if (!kills.offer(new Kill(id, killMs, deadMs))) {
             pending.decrementAndGet();
             unrecovered.add("kill of " + id + " at " + killMs + ": prober queue full");
         }
@@ -67,6 +71,11 @@ public final class FailoverProber {
 
     public List<Long> samplesMs() {
         return List.copyOf(samplesMs);
+    }
+
+    /** The same kills measured from the backend's confirmation that the leader was dead (a lower bound). */
+    public List<Long> afterDeathMs() {
+        return List.copyOf(afterDeathMs);
     }
 
     public List<String> unrecovered() {
@@ -120,6 +129,7 @@ public final class FailoverProber {
                     Http.JSON.createObjectNode().put("tenant", TENANT).put("cards", cards).put("afterKillOf", k.id()), result);
             if (op.ok()) {
                 samplesMs.add(op.completeMs() - k.killMs());
+                afterDeathMs.add(op.completeMs() - k.deadMs());
                 return;
             }
             if (stop) break;
