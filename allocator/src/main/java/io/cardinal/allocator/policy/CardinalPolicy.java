@@ -69,17 +69,22 @@ public final class CardinalPolicy implements PlacementPolicy {
 
     @Override
     public Decision place(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, false);
+        return placeOn(inventory, request, false, preferredWaitsForOne);
+    }
+
+    @Override
+    public Decision placeSpread(Inventory inventory, PlacementRequest request) {
+        return placeOn(inventory, request, false, false);
     }
 
     @Override
     public Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
-        return placeOn(inventory, request, true);
+        return placeOn(inventory, request, true, preferredWaitsForOne);
     }
 
     // ---- placement ---------------------------------------------------------------------------------------------
 
-    private Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares) {
+    private Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares, boolean waitForOne) {
         View v = new View(inv, req, useSpares);
         int need = v.tasks * v.cardsPerTask;
         // One node, then one supernode.
@@ -123,7 +128,7 @@ public final class CardinalPolicy implements PlacementPolicy {
             return new Decision.NotPlaced(v.whyNot("no single supernode has " + req.tasks() + " x " + req.cardsPerTask()
                     + " usable cards" + Policies.models(req) + " outside spares"));
         }
-        if (req.rule() == SupernodeRule.PREFERRED && preferredWaitsForOne && someSupernodeCouldHold(inv, req, useSpares)) {
+        if (req.rule() == SupernodeRule.PREFERRED && waitForOne && someSupernodeCouldHold(inv, req, useSpares)) {
             return new Decision.NotPlaced("PREFERRED job waits for one supernode: no supernode has " + req.tasks() + " x "
                     + req.cardsPerTask() + " usable cards" + Policies.models(req) + " now, but one will when cards free up");
         }

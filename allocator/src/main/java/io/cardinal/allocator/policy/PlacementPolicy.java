@@ -25,6 +25,15 @@ public interface PlacementPolicy {
      */
     Decision replace(Inventory inventory, PlacementRequest request, Placement current, Set<CardRef> lost);
 
+    /**
+     * Gang placement of a PREFERRED job that may be spread over several supernodes now, for a policy that would
+     * rather leave it waiting for one ({@link #place} returns NotPlaced then); the scheduler calls it when no
+     * supernode is expected to have room soon. Policies that spread PREFERRED jobs anyway need not override it.
+     */
+    default Decision placeSpread(Inventory inventory, PlacementRequest request) {
+        return place(inventory, request);
+    }
+
     /** Gang placement that may also take spare cards (used for a full re-placement after a failure). */
     default Decision placeWithSpares(Inventory inventory, PlacementRequest request) {
         return place(inventory, request);

@@ -27,10 +27,13 @@ import java.util.TreeSet;
  *   <li>Queue order: priority (high first), then submit order (old first), then job id.</li>
  *   <li>Quota: a job fits when its tenant stays within its quota, or borrows idle quota of its cohort within its
  *       borrow limit (the cohort's total use stays within the cohort's total quota). Otherwise it waits.</li>
- *   <li>Placement by the policy. If it fails and the job stays within its own nominal quota, preemption picks the
- *       smallest set of running jobs of strictly lower priority (lowest priority first, then youngest) whose cards
- *       let it be placed: victims are added in that order until it fits, then each is given back, last added
- *       first, when the job still fits without it. Borrowing never preempts.</li>
+ *   <li>Placement by the policy. If it fails, or quota stops the job, preemption picks the smallest set of running
+ *       jobs of strictly lower priority (lowest priority first, then youngest) whose stop lets it be placed within
+ *       its tenant's own nominal quota: victims are added in that order until it fits, then each is given back,
+ *       last added first, when the job still fits without it. A job short of quota (its own lower-priority jobs
+ *       fill its quota, or its cohort lent the quota out) takes victims only among its own tenant's jobs and those
+ *       of cohort members that borrow. Borrowing never preempts: a job that would exceed its own quota even after
+ *       its tenant's lower-priority jobs stop waits.</li>
  *   <li>Backfill: the first job that still cannot be placed is the head; it holds the nodes nearest to fitting it
  *       (a reservation), and later jobs are placed only outside them, so they never take cards the head waits
  *       for. A later job with a run-time estimate may also use the held nodes when it ends before the head's
@@ -43,10 +46,25 @@ public final class Scheduler {
     private final Options options;
 
     /** Knobs of the pass. */
-    public record Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried) {
+    /**
+     * Knobs of the pass. {@code localityWaitPercent}: how long a PREFERRED job that the policy would rather hold for
+     * one supernode may wait for one, in percent of its estimated run time; when no supernode is expected to have
+     * room sooner (by the running jobs' estimated ends), it is spread over several now. It stands for the slowdown
+     * a job split over the scale-out network would suffer: waiting longer than that costs more than it saves.
+     * Without run-time estimates the job waits (nothing tells when a supernode frees up).
+     */
+    public record Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried,
+                          int localityWaitPercent) {
+        public static final int DEFAULT_LOCALITY_WAIT_PERCENT = 50;
+
         public Options {
             if (maxJobsConsidered < 1) throw new IllegalArgumentException("maxJobsConsidered must be >= 1");
             if (maxVictimsTried < 0) throw new IllegalArgumentException("maxVictimsTried must be >= 0");
+            if (localityWaitPercent < 0) throw new IllegalArgumentException("localityWaitPercent must be >= 0");
+        }
+
+        public Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried) {
+            this(maxJobsConsidered, preemption, backfill, maxVictimsTried, DEFAULT_LOCALITY_WAIT_PERCENT);
         }
 
         public static Options defaults() {
@@ -98,6 +116,13 @@ public final class Scheduler {
         /** Smallest task count that failed per request shape in this pass (placement only shrinks capacity). */
         final Map<String, Integer> failedShapes = new HashMap<>();
         Set<String> reservedNodes = Set.of();
+        final Map<String, Long> estimatedRunMillis = new HashMap<>();
+        /** Per node, the latest estimated end of jobs placed in this pass (-1: one has no estimate). */
+        final Map<String, Long> passEnds = new HashMap<>();
+        /** Shape and size of PREFERRED jobs that could not be spread in this pass (capacity only shrinks). */
+        final Set<String> spreadFailed = new HashSet<>();
+        Map<String, Long> freeAtCache;
+        boolean freeAtUnknown;
         long shadowMillis = 0; // 0: unknown
         String headJob;
 
@@ -113,6 +138,7 @@ public final class Scheduler {
         List<SchedulingDecision> run() {
             List<PendingJob> queue = new ArrayList<>(in.pending());
             queue.sort(Comparator.comparing(PendingJob::request, QUEUE_ORDER));
+            for (PendingJob j : queue) estimatedRunMillis.put(j.jobId(), j.estimatedRunMillis());
             int considered = 0;
             for (PendingJob job : queue) {
                 if (considered++ >= options.maxJobsConsidered()) {
@@ -130,8 +156,9 @@ public final class Scheduler {
             long need = req.totalCards();
             String quotaProblem = quotaProblem(req.tenant(), need);
             if (quotaProblem != null) {
-                // Within its own quota but the cohort lent it out: it may reclaim by preemption.
-                if (options.preemption() && withinNominal(req.tenant(), need) && preemptFor(req)) return;
+                // It may preempt when it would stay within its own quota once its tenant's lower-priority jobs
+                // stop: the cohort lent the quota out (reclaim from borrowers), or its own jobs fill it.
+                if (options.preemption() && withinNominalAfterOwnLower(req) && preemptFor(req, true)) return;
                 out.add(new SchedulingDecision.Wait(req.jobId(), quotaProblem));
                 return;
             }
@@ -140,18 +167,19 @@ public final class Scheduler {
                 commit(req, p, p.reason());
                 return;
             }
+            if (spreadIfOneIsFar(job)) return;
             // Backfill into the head's held nodes when the job surely ends before the head needs them.
             if (!reservedNodes.isEmpty() && shadowMillis > 0 && job.estimatedRunMillis() > 0
                     && in.nowMillis() + job.estimatedRunMillis() <= shadowMillis) {
-                setCordoned(reservedNodes, false);
+                hold(false);
                 Decision b = policy.place(work, req);
                 if (b instanceof Decision.Placed p) {
                     commit(req, p, p.reason() + "; backfilled: ends before the head " + headJob + " needs these cards");
                 }
-                setCordoned(reservedNodes, true);
+                hold(true);
                 if (b instanceof Decision.Placed) return;
             }
-            if (options.preemption() && withinNominal(req.tenant(), need) && preemptFor(req)) return;
+            if (options.preemption() && withinNominalAfterOwnLower(req) && preemptFor(req, false)) return;
             String reason = d.reason();
             if (options.backfill() && headJob == null) {
                 reserve(req);
@@ -162,9 +190,40 @@ public final class Scheduler {
             out.add(new SchedulingDecision.Wait(req.jobId(), reason));
         }
 
-        /** Preempts the fewest lower-priority jobs that let {@code req} be placed within quota; false if none do. */
-        boolean preemptFor(PlacementRequest req) {
-            List<String> victims = chooseVictims(req);
+        /**
+         * A PREFERRED job the policy holds back for one supernode is spread now when no supernode is expected to
+         * have room for it within its locality wait ({@link Options#localityWaitPercent}); true when placed.
+         */
+        boolean spreadIfOneIsFar(PendingJob job) {
+            PlacementRequest req = job.request();
+            if (req.rule() != SupernodeRule.PREFERRED || job.estimatedRunMillis() <= 0) return false;
+            if (work.usableCardCount() < req.totalCards() || spreadFailed.contains(shape(req) + "|" + req.tasks())) return false;
+            long waitMillis = oneSupernodeWaitMillis(req);
+            if (waitMillis < 0 || waitMillis <= job.estimatedRunMillis() / 100 * options.localityWaitPercent()) return false;
+            Decision d = policy.placeSpread(work, req);
+            if (!(d instanceof Decision.Placed p)) {
+                spreadFailed.add(shape(req) + "|" + req.tasks());
+                return false;
+            }
+            commit(req, p, p.reason() + "; spread: no supernode expected to have room for " + (waitMillis / 60_000) + " min");
+            return true;
+        }
+
+        /** Expected wait until some supernode could hold {@code req}; -1 when unknown (no estimates) or never. */
+        long oneSupernodeWaitMillis(PlacementRequest req) {
+            Map<String, Long> freeAt = estimatedFreeTimes();
+            if (freeAt == null || !anySupernodeCouldHold(req)) return -1;
+            Hold h = planHold(req, true, freeAt);
+            return h == null ? -1 : Math.max(0, h.startMillis() - in.nowMillis());
+        }
+
+        /**
+         * Preempts the fewest lower-priority jobs that let {@code req} be placed within its own nominal quota; false
+         * if none do. {@code forQuota}: the job is short of quota, not of cards, so only jobs whose stop gives quota
+         * back in a way Kueue allows are victims: its own tenant's, and those of cohort members that borrow.
+         */
+        boolean preemptFor(PlacementRequest req, boolean forQuota) {
+            List<String> victims = chooseVictims(req, forQuota);
             if (victims == null) return false;
             Decision after = policy.place(work, req);
             if (!(after instanceof Decision.Placed p)) {
@@ -176,13 +235,15 @@ public final class Scheduler {
                         + req.priority() + " of " + req.jobId()));
             }
             failedShapes.clear(); // cards came back
+            spreadFailed.clear();
             commit(req, p, p.reason() + "; after preempting " + victims);
             return true;
         }
 
-        /** Quota allows it and the policy places it, on the current working state. */
+        /** Quota allows it without borrowing and the policy places it, on the current working state. */
         boolean fitsNow(PlacementRequest req) {
             return quotaProblem(req.tenant(), req.totalCards()) == null
+                    && withinNominal(req.tenant(), req.totalCards())
                     && work.usableCardCount() >= req.totalCards()
                     && policy.place(work, req) instanceof Decision.Placed;
         }
@@ -211,6 +272,10 @@ public final class Scheduler {
         }
 
         void commit(PlacementRequest req, Decision.Placed p, String reason) {
+            long est = estimatedRunMillis.getOrDefault(req.jobId(), 0L);
+            // The nodes it takes are busy until it ends: later reservations of this pass must not count them free.
+            for (var t : p.placement().tasks()) passEnds.merge(t.nodeId(), est > 0 ? in.nowMillis() + est : -1L, Scheduler::laterEnd);
+            freeAtCache = null;
             work.allocate(new Holder(req.jobId(), 1), p.placement());
             usedByTenant.merge(req.tenant(), (long) req.totalCards(), Long::sum);
             out.add(new SchedulingDecision.Place(req.jobId(), p.placement(), reason));
@@ -253,15 +318,43 @@ public final class Scheduler {
             return q == null || usedByTenant.getOrDefault(tenant, 0L) + need <= q.cards();
         }
 
+        /**
+         * Would the job stay within its tenant's own quota if every running job of that tenant with strictly lower
+         * priority stopped? Preemption never serves borrowing, so a job beyond this bound never preempts.
+         */
+        boolean withinNominalAfterOwnLower(PlacementRequest req) {
+            TenantQuota q = in.quotas().get(req.tenant());
+            if (q == null) return true;
+            long used = usedByTenant.getOrDefault(req.tenant(), 0L);
+            if (used + req.totalCards() <= q.cards()) return true;
+            long ownLower = 0;
+            for (RunningJob r : in.running()) {
+                if (r.tenant().equals(req.tenant()) && r.priority() < req.priority() && !preempted.contains(r.jobId())) {
+                    ownLower += r.cards().size();
+                }
+            }
+            return used - ownLower + req.totalCards() <= q.cards();
+        }
+
+        /** A tenant of {@code tenant}'s cohort (not itself) that uses more than its own quota. */
+        boolean borrowerInCohortOf(String tenant, String other) {
+            TenantQuota q = in.quotas().get(tenant);
+            TenantQuota o = in.quotas().get(other);
+            return q != null && o != null && q.cohort() != null && q.cohort().equals(o.cohort()) && !tenant.equals(other)
+                    && usedByTenant.getOrDefault(other, 0L) > o.cards();
+        }
+
         // ---- preemption ----------------------------------------------------------------------------------------
 
         /** Victims, released on {@code work} when found; null (and work unchanged) when none would do. */
-        List<String> chooseVictims(PlacementRequest req) {
+        List<String> chooseVictims(PlacementRequest req, boolean forQuota) {
             List<RunningJob> candidates = new ArrayList<>();
             for (RunningJob r : in.running()) {
-                if (r.priority() < req.priority() && !preempted.contains(r.jobId()) && !work.cardsOf(r.jobId()).isEmpty()) {
-                    candidates.add(r);
-                }
+                if (r.priority() >= req.priority() || preempted.contains(r.jobId()) || work.cardsOf(r.jobId()).isEmpty()) continue;
+                // Short of quota: a lender's jobs within its own quota are not taken (that would reclaim from the
+                // lender, not from a borrower).
+                if (forQuota && !r.tenant().equals(req.tenant()) && !borrowerInCohortOf(req.tenant(), r.tenant())) continue;
+                candidates.add(r);
             }
             if (candidates.isEmpty()) return null;
             candidates.sort(Comparator.comparingInt(RunningJob::priority)
@@ -301,6 +394,8 @@ public final class Scheduler {
                 else unhold(r);
             }
             preempted.addAll(chosen);
+            freeAtCache = null;
+            freeAtUnknown = false;
             return new ArrayList<>(chosen);
         }
 
@@ -314,9 +409,33 @@ public final class Scheduler {
          */
         void reserve(PlacementRequest req) {
             headJob = req.jobId();
-            int c = req.cardsPerTask();
             Map<String, Long> freeAt = estimatedFreeTimes();
             boolean oneSupernode = req.rule() != SupernodeRule.ANY && anySupernodeCouldHold(req);
+            Hold best = planHold(req, oneSupernode, freeAt);
+            if (best != null && oneSupernode && req.rule() == SupernodeRule.PREFERRED && freeAt != null) {
+                // A PREFERRED job is spread when one supernode is far off (spreadIfOneIsFar): hold for that.
+                long run = estimatedRunMillis.getOrDefault(req.jobId(), 0L);
+                if (run > 0 && best.startMillis() - in.nowMillis() > run / 100 * options.localityWaitPercent()) {
+                    Hold across = planHold(req, false, freeAt);
+                    if (across != null) best = across;
+                }
+            }
+            if (best == null) return; // cannot fit even on an empty cluster: hold nothing
+            reservedNodes = best.nodes();
+            hold(true);
+            shadowMillis = freeAt == null ? 0 : Math.max(in.nowMillis(), best.startMillis());
+        }
+
+        record Hold(TreeSet<String> nodes, long startMillis) {
+        }
+
+        /**
+         * The nodes that let {@code req} start earliest (inside one supernode when {@code oneSupernode}): each node
+         * counts as free when the last job on it is expected to end; with {@code freeAt} null (no estimates), the
+         * nodes with the most usable cards now. Null when it cannot fit even on an empty cluster.
+         */
+        Hold planHold(PlacementRequest req, boolean oneSupernode, Map<String, Long> freeAt) {
+            int c = req.cardsPerTask();
             // Candidate groups: each supernode when the job wants one, else the whole cluster.
             List<List<long[]>> groups = new ArrayList<>();
             for (int s = 0; s < work.supernodeCount(); s++) {
@@ -338,13 +457,24 @@ public final class Scheduler {
                     for (int x = 0; x < 4; x++) if (a[x] != b[x]) return Long.compare(a[x], b[x]);
                     return 0;
                 });
+                // Tasks the held nodes can take once free. Normal placement leaves each supernode's spare count
+                // free, so a supernode's held nodes count for min(their task slots, (their cards - spares) / c):
+                // holding too few would let backfill fill the rest of the supernode and leave the head short of
+                // the spare cards when its nodes free up.
+                Map<Integer, long[]> perSupernode = new HashMap<>(); // s -> {slots, cards}
                 long slots = 0;
                 long usable = 0;
                 List<long[]> take = new ArrayList<>();
                 for (long[] n : g) {
                     if (slots >= req.tasks()) break;
                     take.add(n);
-                    slots += work.nodeCardsAt((int) n[2], (int) n[3]) / c;
+                    int s = (int) n[2];
+                    long[] acc = perSupernode.computeIfAbsent(s, x -> new long[2]);
+                    slots -= heldSlots(s, acc, c);
+                    int cards = work.nodeCardsAt(s, (int) n[3]);
+                    acc[0] += cards / c;
+                    acc[1] += cards;
+                    slots += heldSlots(s, acc, c);
                     usable -= n[1];
                 }
                 if (slots < req.tasks()) continue;
@@ -355,22 +485,40 @@ public final class Scheduler {
                     best = take;
                 }
             }
-            if (best == null) return; // cannot fit even on an empty cluster: hold nothing
+            if (best == null) return null;
             TreeSet<String> held = new TreeSet<>();
             for (long[] n : best) held.add(work.nodeIdAt((int) n[2], (int) n[3]));
-            reservedNodes = held;
-            setCordoned(reservedNodes, true);
-            shadowMillis = freeAt == null ? 0 : Math.max(in.nowMillis(), bestStart);
+            return new Hold(held, bestStart);
         }
 
-        /** Per node, when the last job on it is expected to end; null when some running job has no estimate. */
+        /** Tasks held nodes of supernode s ({slots, cards}) can take while its spare cards stay free. */
+        long heldSlots(int s, long[] acc, int cardsPerTask) {
+            return Math.min(acc[0], Math.max(0, acc[1] - work.spareCountAt(s)) / cardsPerTask);
+        }
+
+        /**
+         * Per node, when the last job on it (running, or placed earlier in this pass) is expected to end; null when
+         * one of them has no estimate. Cached until the pass places or preempts a job.
+         */
         Map<String, Long> estimatedFreeTimes() {
+            if (freeAtCache != null || freeAtUnknown) return freeAtCache;
             Map<String, Long> at = new HashMap<>();
             for (RunningJob r : in.running()) {
                 if (preempted.contains(r.jobId())) continue;
-                if (r.estimatedEndMillis() <= 0) return null;
+                if (r.estimatedEndMillis() <= 0) {
+                    freeAtUnknown = true;
+                    return null;
+                }
                 for (CardRef card : r.cards()) at.merge(card.nodeId(), r.estimatedEndMillis(), Math::max);
             }
+            for (var e : passEnds.entrySet()) {
+                if (e.getValue() < 0) {
+                    freeAtUnknown = true;
+                    return null;
+                }
+                at.merge(e.getKey(), e.getValue(), Math::max);
+            }
+            freeAtCache = at;
             return at;
         }
 
@@ -393,9 +541,15 @@ public final class Scheduler {
             return req.cardModels().isEmpty() || model == null || req.cardModels().contains(model);
         }
 
-        void setCordoned(Set<String> nodes, boolean cordoned) {
-            for (String n : nodes) work.setNodeCordoned(n, cordoned);
+        /** Puts the head's hold on the working copy (held nodes cordoned) or lifts it. */
+        void hold(boolean on) {
+            for (String n : reservedNodes) work.setNodeCordoned(n, on);
         }
+    }
+
+    /** The later of two estimated ends, where -1 (unknown) wins. */
+    private static Long laterEnd(Long a, Long b) {
+        return a < 0 || b < 0 ? -1L : Math.max(a, b);
     }
 
     private static String shape(PlacementRequest r) {

@@ -4,6 +4,7 @@ import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.policy.CardinalPolicy;
 import io.cardinal.allocator.policy.PlacementPolicy;
 import io.cardinal.allocator.policy.Policies;
+import io.cardinal.allocator.sched.Scheduler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -80,6 +81,9 @@ public final class SimCommand implements Callable<Integer> {
         double restartFullSeconds;
         @Option(names = "--max-jobs-per-pass", defaultValue = "500", description = "backfill depth: pending jobs tried per pass (${DEFAULT-VALUE})")
         int maxJobsPerPass;
+        @Option(names = "--locality-wait-percent", defaultValue = "" + Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT,
+                description = "a PREFERRED job waits for one supernode at most this share of its run time, then spreads (${DEFAULT-VALUE})")
+        int localityWaitPercent;
 
         /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */
         String output() {
@@ -98,11 +102,12 @@ public final class SimCommand implements Callable<Integer> {
             if (!(checkpointMinutes > 0)) throw new TraceException("--checkpoint-minutes must be > 0");
             if (!(restartLocalSeconds >= 0) || !(restartFullSeconds >= 0)) throw new TraceException("restart times must be >= 0");
             if (maxJobsPerPass < 1) throw new TraceException("--max-jobs-per-pass must be >= 1");
+            if (localityWaitPercent < 0) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
         }
 
         Simulator.Config config() {
             return new Simulator.Config((long) (checkpointMinutes * 60_000), (long) (restartLocalSeconds * 1000),
-                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass);
+                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent);
         }
     }
 

@@ -45,7 +45,11 @@ public final class Simulator {
     private static final long MAX_EVENTS = 50_000_000;
 
     public record Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
-                         int maxJobsConsidered) {
+                         int maxJobsConsidered, int localityWaitPercent) {
+        public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered) {
+            this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT);
+        }
+
         public static Config defaults() {
             return new Config(30 * 60_000L, 60_000L, 600_000L, true, 500);
         }
@@ -108,7 +112,7 @@ public final class Simulator {
                 }
             }
         }
-        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64));
+        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64, cfg.localityWaitPercent()));
         Map<String, JobState> jobs = new HashMap<>();
         PriorityQueue<Event> events = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
                 : a.kind != b.kind ? Integer.compare(a.kind, b.kind) : Long.compare(a.seq, b.seq));
