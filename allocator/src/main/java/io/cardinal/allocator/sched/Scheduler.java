@@ -45,7 +45,6 @@ public final class Scheduler {
     private final PlacementPolicy policy;
     private final Options options;
 
-    /** Knobs of the pass. */
     /**
      * Knobs of the pass. {@code localityWaitPercent}: how long a PREFERRED job that the policy would rather hold for
      * one supernode may wait for one, in percent of its estimated run time; when no supernode is expected to have
@@ -119,8 +118,8 @@ public final class Scheduler {
         final Map<String, Long> estimatedRunMillis = new HashMap<>();
         /** Per node, the latest estimated end of jobs placed in this pass (-1: one has no estimate). */
         final Map<String, Long> passEnds = new HashMap<>();
-        /** Shape and size of PREFERRED jobs that could not be spread in this pass (capacity only shrinks). */
-        final Set<String> spreadFailed = new HashSet<>();
+        /** Like {@code failedShapes}, for spreading PREFERRED jobs. */
+        final Map<String, Integer> spreadFailed = new HashMap<>();
         Map<String, Long> freeAtCache;
         boolean freeAtUnknown;
         long shadowMillis = 0; // 0: unknown
@@ -197,14 +196,17 @@ public final class Scheduler {
         boolean spreadIfOneIsFar(PendingJob job) {
             PlacementRequest req = job.request();
             if (req.rule() != SupernodeRule.PREFERRED || job.estimatedRunMillis() <= 0) return false;
-            if (work.usableCardCount() < req.totalCards() || spreadFailed.contains(shape(req) + "|" + req.tasks())) return false;
-            long waitMillis = oneSupernodeWaitMillis(req);
-            if (waitMillis < 0 || waitMillis <= job.estimatedRunMillis() / 100 * options.localityWaitPercent()) return false;
+            if (work.usableCardCount() < req.totalCards()) return false;
+            Integer failedAt = spreadFailed.get(shape(req));
+            if (failedAt != null && req.tasks() >= failedAt) return false;
+            // Placing first: for a policy that spreads PREFERRED jobs anyway this fails at once, as place did.
             Decision d = policy.placeSpread(work, req);
             if (!(d instanceof Decision.Placed p)) {
-                spreadFailed.add(shape(req) + "|" + req.tasks());
+                spreadFailed.merge(shape(req), req.tasks(), Math::min);
                 return false;
             }
+            long waitMillis = oneSupernodeWaitMillis(req);
+            if (waitMillis < 0 || waitMillis <= job.estimatedRunMillis() / 100 * options.localityWaitPercent()) return false;
             commit(req, p, p.reason() + "; spread: no supernode expected to have room for " + (waitMillis / 60_000) + " min");
             return true;
         }

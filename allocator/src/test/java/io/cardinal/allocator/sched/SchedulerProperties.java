@@ -48,6 +48,8 @@ class SchedulerProperties {
             assertEquals(ds, scheduler.schedule(new Scheduler.Input(inv.copy(), pending, new ArrayList<>(running.values()), quotas, 0)),
                     "seed " + seed + ": not deterministic");
             assertEquals(pending.size(), ds.stream().filter(d -> !(d instanceof SchedulingDecision.Preempt)).count());
+            java.util.Set<String> placedAfterPreemption = new java.util.HashSet<>();
+            for (SchedulingDecision d : ds) if (d instanceof SchedulingDecision.Preempt p) placedAfterPreemption.add(p.forJobId());
             for (SchedulingDecision d : ds) {
                 if (d instanceof SchedulingDecision.Preempt p) {
                     RunningJob victim = running.remove(p.jobId());
@@ -60,6 +62,13 @@ class SchedulerProperties {
                     inv.allocate(new Holder(r.jobId(), 1), p.placement());
                     running.put(r.jobId(), new RunningJob(r.jobId(), r.tenant(), r.priority(), r.submitOrder(), p.placement().cards()));
                     pending.removeIf(x -> x.jobId().equals(r.jobId()));
+                    // Preemption never serves borrowing: a job placed after preemptions is within its own quota.
+                    TenantQuota tq = quotas.get(r.tenant());
+                    if (tq != null && placedAfterPreemption.contains(r.jobId())) {
+                        long used = running.values().stream().filter(x -> x.tenant().equals(r.tenant())).mapToLong(x -> x.cards().size()).sum();
+                        assertTrue(used <= tq.cards(), "seed " + seed + ": " + r.jobId() + " preempted to borrow: tenant "
+                                + r.tenant() + " uses " + used + " of " + tq.cards());
+                    }
                 }
             }
             checkQuotas(seed, quotas, running);

@@ -179,4 +179,99 @@ class SchedulerTest {
         assertEquals(List.of("Wait:a0"), kinds(same), "equal priority: waits");
         assertTrue(same.get(0).reason().contains("lent it out"), same.get(0).reason());
     }
+
+    @Test
+    void aJobPreemptsItsOwnTenantsLowerPriorityJobToStayWithinQuota() {
+        Inventory inv = Clusters.uniform(1, 4, 8, "A", 0);
+        Map<String, TenantQuota> q = Map.of("a", new TenantQuota("a", 16, null, 0));
+        RunningJob lowOld = run(inv, job("low-old", "a", 0, 1, 8, 0));
+        RunningJob lowYoung = run(inv, job("low-young", "a", 0, 1, 8, 1));
+        List<RunningJob> running = List.of(lowOld, lowYoung);
+        var ds = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(job("hi", "a", 5, 1, 8, 2))), running, q, 0));
+        // Its quota is full of its own priority-0 jobs; the cluster has room. The youngest of them makes way.
+        assertEquals(List.of("Preempt:low-young", "Place:hi"), kinds(ds), ds.toString());
+        assertTrue(ds.get(0).reason().contains("priority 0 < 5"), ds.get(0).reason());
+    }
+
+    @Test
+    void aJobNeverPreemptsItsOwnTenantsJobsOfEqualPriority() {
+        Inventory inv = Clusters.uniform(1, 4, 8, "A", 0);
+        Map<String, TenantQuota> q = Map.of("a", new TenantQuota("a", 16, null, 0));
+        RunningJob same = run(inv, job("same", "a", 5, 2, 8, 0));
+        var ds = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(job("hi", "a", 5, 1, 8, 1))), List.of(same), q, 0));
+        assertEquals(List.of("Wait:hi"), kinds(ds), ds.toString());
+        assertTrue(ds.get(0).reason().contains("quota: tenant a uses 16 of 16"), ds.get(0).reason());
+    }
+
+    @Test
+    void aJobNeverPreemptsItsOwnJobsToBorrowBeyondItsQuota() {
+        Inventory inv = Clusters.uniform(1, 3, 8, "A", 0);
+        // a may borrow up to 100 cards of b's idle quota, but preemption never serves borrowing.
+        Map<String, TenantQuota> q = Map.of("a", new TenantQuota("a", 16, "c", 100), "b", new TenantQuota("b", 16, "c", 0));
+        RunningJob low = run(inv, job("low", "a", 0, 2, 8, 0));
+        // 24 cards: beyond a's own 16 even once "low" stops; it would fit (24 cards, cohort quota 32) only by preempting.
+        var ds = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(job("big", "a", 5, 3, 8, 1))), List.of(low), q, 0));
+        assertEquals(List.of("Wait:big"), kinds(ds), ds.toString());
+        // 16 cards: the quota would let it borrow, but 8 cards are free; once "low" stops it is within its own quota
+        // and fits, so "low" is preempted.
+        var ok = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(job("fits", "a", 5, 2, 8, 1))), List.of(low), q, 0));
+        assertEquals(List.of("Preempt:low", "Place:fits"), kinds(ok), ok.toString());
+    }
+
+    @Test
+    void reclaimTakesBorrowersJobsNeverALendersWithinItsQuota() {
+        Inventory inv = Clusters.uniform(1, 6, 8, "A", 0);
+        Map<String, TenantQuota> q = Map.of("a", new TenantQuota("a", 16, "c", 0), "b", new TenantQuota("b", 16, "c", 0),
+                "d", new TenantQuota("d", 16, "c", 16));
+        RunningJob d1 = run(inv, job("d1", "d", 0, 2, 8, 1));
+        RunningJob d2 = run(inv, job("d2", "d", 0, 2, 8, 2)); // d borrows a's 16 idle cards
+        RunningJob b1 = run(inv, job("b1", "b", 0, 2, 8, 3)); // youngest, but b is within its own quota
+        var ds = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(job("a1", "a", 5, 1, 8, 4))), List.of(d1, d2, b1), q, 0));
+        assertEquals(List.of("Preempt:d2", "Place:a1"), kinds(ds), ds.toString());
+    }
+
+    /** Runs {@code r} on the given node(s), one task per node, with an estimated end. */
+    static RunningJob runOn(Inventory inv, PlacementRequest r, long endMillis, String... nodes) {
+        List<io.cardinal.allocator.model.TaskCards> tasks = new ArrayList<>();
+        for (String n : nodes) tasks.add(new io.cardinal.allocator.model.TaskCards(tasks.size(), n, List.of(0, 1, 2, 3, 4, 5, 6, 7)));
+        Placement p = new Placement(tasks);
+        inv.allocate(new Holder(r.jobId(), 1), p);
+        return new RunningJob(r.jobId(), r.tenant(), r.priority(), r.submitOrder(), p.cards(), endMillis);
+    }
+
+    @Test
+    void aPreferredJobWaitsForOneSupernodeOnlyWhileOneFreesUpSoonEnough() {
+        Inventory inv = Clusters.uniform(2, 2, 8, "A", 0);
+        List<RunningJob> running = List.of(runOn(inv, job("r0", "t", 0, 1, 8, 0), 100_000, "sn000-n000"),
+                runOn(inv, job("r1", "t", 0, 1, 8, 1), 100_000, "sn001-n000"));
+        // One free node in each supernode; either supernode has room for 2 x 8 at 100 s.
+        PlacementRequest pref = job("pref", "t", 0, 2, 8, 2);
+        // Runs 1,000 s: waiting 100 s is within 50% of that, so it waits for one supernode.
+        var wait = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 1_000_000)), running, Map.of(), 0));
+        assertEquals(List.of("Wait:pref"), kinds(wait), wait.toString());
+        // Runs 100 s: waiting 100 s is beyond 50% of that, so it is spread over the two free nodes now.
+        var spread = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 100_000)), running, Map.of(), 0));
+        assertEquals(List.of("Place:pref"), kinds(spread), spread.toString());
+        assertTrue(spread.get(0).reason().contains("spread: no supernode expected to have room for 1 min"), spread.get(0).reason());
+        // Without estimates nothing says when a supernode frees up: it waits.
+        List<RunningJob> unknown = List.of(new RunningJob("r0", "t", 0, 0, inv.cardsOf("r0")), new RunningJob("r1", "t", 0, 1, inv.cardsOf("r1")));
+        var noEstimates = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 100_000)), unknown, Map.of(), 0));
+        assertEquals(List.of("Wait:pref"), kinds(noEstimates), noEstimates.toString());
+    }
+
+    @Test
+    void theHeadsHoldCoversItsSupernodesSpares() {
+        Inventory inv = Clusters.uniform(1, 4, 8, "A", 0);
+        inv.setSpareRule("sn000", new Inventory.SpareRule(8, 0));
+        List<RunningJob> running = List.of(runOn(inv, job("r0", "t", 0, 1, 8, 0), 10_000, "sn000-n000"),
+                runOn(inv, job("r1", "t", 0, 1, 8, 1), 20_000, "sn000-n001"));
+        // Two free nodes, but 8 cards must stay spare: the head (2 x 8) starts when r0 ends at 10 s, so it holds
+        // n002, n003 and n000, and a job that ends before 10 s may use a held free node meanwhile.
+        PlacementRequest head = new PlacementRequest("head", "t", 5, 2, 8, Set.of(), SupernodeRule.REQUIRED, 0, 2);
+        List<PendingJob> pending = List.of(new PendingJob(head, 50_000), new PendingJob(job("quick", "t", 0, 1, 8, 3), 5_000),
+                new PendingJob(job("slow", "t", 0, 1, 8, 4), 15_000));
+        var ds = noPreemption.schedule(new Scheduler.Input(inv, pending, running, Map.of(), 1_000));
+        assertEquals(List.of("Wait:head", "Place:quick", "Wait:slow"), kinds(ds), ds.toString());
+        assertTrue(ds.get(0).reason().contains("holds 3 node(s)"), ds.get(0).reason());
+    }
 }
