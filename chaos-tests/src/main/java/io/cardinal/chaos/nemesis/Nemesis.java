@@ -300,8 +300,14 @@ public final class Nemesis {
                 targets.add(leader + " " + DISK_FULL_LEAVE_MIB + "MiB free");
                 sleepUntil(Math.min(until, System.currentTimeMillis() + 500));
                 // Record what a write to the full leader gets: the server's disk check must answer it, clearly.
-                Http.Reply r = http.post(backend.httpAddress(leader), "/v1/quotas", "{\"tenant\":\"chaos-disk-full\",\"cards\":1}");
-                lastDiskFullReply = r.status() + " " + r.body();
+                // Only while it still leads (else a follower rightly forwards the write to a leader with space).
+                if (!leads(leader)) {
+                    lastDiskFullReply = "skipped: " + leader + " no longer leads";
+                } else {
+                    Http.Reply r = http.post(backend.httpAddress(leader), "/v1/quotas", "{\"tenant\":\"chaos-disk-full\",\"cards\":1}");
+                    lastDiskFullReply = (r.ok() && !leads(leader) ? "skipped: " + leader + " lost the leadership during the write: " : "")
+                            + r.status() + " " + r.body();
+                }
             }
             default -> throw new IllegalArgumentException(fault);
         }
@@ -321,9 +327,20 @@ public final class Nemesis {
         return r;
     }
 
+    private boolean leads(String id) {
+        Http.Reply s = http.get(backend.httpAddress(id), "/v1/status");
+        return s.status() == 200 && s.body().path("leaderReady").asBoolean();
+    }
+
+    /** A few tries: a replica on a starved host may miss one request's timeout, and an unhealed skew spoils the run. */
     private void setClockOffset(String id, long offsetMillis) {
-        Http.Reply r = http.post(backend.httpAddress(id), "/v1/debug/clock-offset", "{\"offsetMillis\":" + offsetMillis + "}");
-        if (!r.ok()) throw new IllegalStateException("clock-offset on " + id + ": HTTP " + r.status() + " " + r.body());
+        Http.Reply r = null;
+        for (int i = 0; i < 3; i++) {
+            r = http.post(backend.httpAddress(id), "/v1/debug/clock-offset", "{\"offsetMillis\":" + offsetMillis + "}");
+            if (r.ok()) return;
+            sleepUntil(System.currentTimeMillis() + 500);
+        }
+        throw new IllegalStateException("clock-offset on " + id + ": HTTP " + r.status() + " " + r.body());
     }
 
     private void kill(String id) throws Exception {

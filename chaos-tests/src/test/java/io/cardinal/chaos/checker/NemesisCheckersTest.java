@@ -34,6 +34,9 @@ class NemesisCheckersTest {
         assertFalse(accepted.valid());
         CheckResult silent = DiskFullChecker.check(List.of(nemesis(1, "disk-full", "[\"n1 16MiB free\"]", "{\"outcome\":\"healed\"}")));
         assertFalse(silent.valid());
+        // the target lost the leadership before or during the write: no claim about a full leader
+        assertTrue(DiskFullChecker.check(List.of(nemesis(1, "disk-full", "[\"n1 16MiB free\"]",
+                "{\"outcome\":\"healed\",\"writeToFullLeader\":\"skipped: n1 no longer leads\"}"))).valid());
         // a step with no target (no leader) made no claim
         assertTrue(DiskFullChecker.check(List.of(nemesis(1, "disk-full", "[]", "{\"outcome\":\"skipped: no target\"}"))).valid());
     }
