@@ -19,9 +19,10 @@ import java.util.TreeMap;
  * healthy, its node online and not cordoned.
  *
  * <p>Counters kept incrementally so that policies never scan every card: per node the healthy unheld cards, per
- * supernode the usable cards (healthy, unheld, node online and not cordoned) and the total. The index-based reads
- * ({@link #supernodeCount()}, {@link #nodeUsableAt}, ...) are valid until the next topology change
- * ({@link #upsertNode}); policies use them inside one call.
+ * supernode the usable cards (healthy, unheld, node online and not cordoned), the total, and a histogram of its
+ * nodes by usable cards per model class ({@link #usableHistogramAt}), so that a policy can size up a supernode
+ * without reading its nodes. The index-based reads ({@link #supernodeCount()}, {@link #nodeUsableAt}, ...) are
+ * valid until the next topology change ({@link #upsertNode}); policies use them inside one call.
  */
 public final class Inventory {
     private final TreeMap<String, NodeState> nodes = new TreeMap<>();
@@ -33,6 +34,8 @@ public final class Inventory {
     private int cardsTotal;
     /** Supernodes in id order, each with its nodes in id order; rebuilt after a topology change. */
     private SupernodeState[] index;
+    /** The most cards of any node; rebuilt with {@link #index}. */
+    private int nodeCardsMax;
 
     /** A spare rule: keep {@code cards} cards, or {@code percent}% of the supernode's cards, out of normal placement. */
     public record SpareRule(int cards, int percent) {
@@ -65,6 +68,8 @@ public final class Inventory {
         int cardsFreeHealthy;
         /** The model of every card when they are all the same, else null. */
         String singleModel;
+        /** Index of this node's model class (its singleModel, or "mixed") in its supernode's histograms. */
+        int modelClass;
         SupernodeState supernode;
         int supernodeIndex;
         int nodeIndex;
@@ -85,6 +90,7 @@ public final class Inventory {
             n.holders = holders.clone();
             n.cardsFreeHealthy = cardsFreeHealthy;
             n.singleModel = singleModel;
+            n.modelClass = modelClass;
             return n;
         }
 
@@ -120,6 +126,17 @@ public final class Inventory {
         int cardsUsable;
         NodeState[] nodeArray = new NodeState[0];
         List<String> tiers = List.of();
+        /**
+         * Nodes by usable cards, per model class: classHists[c][x] = nodes of class c with x usable cards (every
+         * node counts once, unavailable nodes at 0). Class c holds the nodes whose cards are all of model
+         * classModels[c], or of mixed models when that is null. Classes are never removed (a supernode has few).
+         */
+        String[] classModels = new String[0];
+        int[][] classHists = new int[0][];
+        /** The sum of classHists: nodes by usable cards of any model. */
+        int[] usableHist = new int[1];
+        /** Nodes of mixed models (their usable cards of given models need a node read). */
+        int mixedNodes;
 
         SupernodeState(String supernodeId) {
             this.supernodeId = supernodeId;
@@ -127,6 +144,57 @@ public final class Inventory {
 
         int spareCount() {
             return spareRule.spareCount(cardsTotal);
+        }
+
+        void copySummariesFrom(SupernodeState src) {
+            classModels = src.classModels.clone();
+            classHists = new int[src.classHists.length][];
+            for (int c = 0; c < classHists.length; c++) classHists[c] = src.classHists[c].clone();
+            usableHist = src.usableHist.clone();
+            mixedNodes = src.mixedNodes;
+        }
+
+        /** Counts node n (not yet counted) in this supernode under its current usable cards and model. */
+        void addNode(NodeState n) {
+            int c = classOf(n.singleModel);
+            n.modelClass = c;
+            int width = n.holders.length + 1;
+            if (classHists[c].length < width) classHists[c] = java.util.Arrays.copyOf(classHists[c], width);
+            if (usableHist.length < width) usableHist = java.util.Arrays.copyOf(usableHist, width);
+            int u = n.cardsUsable();
+            classHists[c][u]++;
+            usableHist[u]++;
+            cardsUsable += u;
+            if (n.singleModel == null) mixedNodes++;
+        }
+
+        /** Takes node n out of the counts, as they were when its usable cards were {@code usable}. */
+        void removeNode(NodeState n, int usable) {
+            classHists[n.modelClass][usable]--;
+            usableHist[usable]--;
+            cardsUsable -= usable;
+            if (n.singleModel == null) mixedNodes--;
+        }
+
+        /** Moves node n from the bucket of {@code before} usable cards to its current one. */
+        void usableChanged(NodeState n, int before) {
+            int after = n.cardsUsable();
+            if (after == before) return;
+            int[] h = classHists[n.modelClass];
+            h[before]--;
+            h[after]++;
+            usableHist[before]--;
+            usableHist[after]++;
+            cardsUsable += after - before;
+        }
+
+        private int classOf(String model) {
+            for (int c = 0; c < classModels.length; c++) if (Objects.equals(classModels[c], model)) return c;
+            classModels = java.util.Arrays.copyOf(classModels, classModels.length + 1);
+            classModels[classModels.length - 1] = model;
+            classHists = java.util.Arrays.copyOf(classHists, classHists.length + 1);
+            classHists[classHists.length - 1] = new int[1];
+            return classModels.length - 1;
         }
     }
 
@@ -146,6 +214,7 @@ public final class Inventory {
             sc.spareRule = src.spareRule;
             sc.cardsTotal = src.cardsTotal;
             sc.cardsUsable = src.cardsUsable;
+            sc.copySummariesFrom(src);
         }
         c.cardsByJob.putAll(cardsByJob); // lists are immutable
         c.cardsAllocated = cardsAllocated;
@@ -167,7 +236,7 @@ public final class Inventory {
             }
             SupernodeState old = n.supernode;
             old.cardsTotal -= n.holders.length;
-            old.cardsUsable -= n.cardsUsable();
+            old.removeNode(n, n.cardsUsable());
             cardsTotal -= n.holders.length;
             old.nodes.remove(n.nodeId);
         } else {
@@ -199,7 +268,7 @@ public final class Inventory {
         sn.nodes.put(n.nodeId, n);
         n.supernode = sn;
         sn.cardsTotal += count;
-        sn.cardsUsable += n.cardsUsable();
+        sn.addNode(n);
         cardsTotal += count;
         index = null;
     }
@@ -208,14 +277,14 @@ public final class Inventory {
         NodeState n = node(nodeId);
         int before = n.cardsUsable();
         n.online = online;
-        n.supernode.cardsUsable += n.cardsUsable() - before;
+        n.supernode.usableChanged(n, before);
     }
 
     public void setNodeCordoned(String nodeId, boolean cordoned) {
         NodeState n = node(nodeId);
         int before = n.cardsUsable();
         n.cordoned = cordoned;
-        n.supernode.cardsUsable += n.cardsUsable() - before;
+        n.supernode.usableChanged(n, before);
     }
 
     public void setCardHealthy(CardRef card, boolean healthy) {
@@ -226,7 +295,7 @@ public final class Inventory {
         int before = n.cardsUsable();
         n.healthy[i] = healthy;
         if (n.holders[i] == null) n.cardsFreeHealthy += healthy ? 1 : -1;
-        n.supernode.cardsUsable += n.cardsUsable() - before;
+        n.supernode.usableChanged(n, before);
     }
 
     public void setSpareRule(String supernodeId, SpareRule rule) {
@@ -268,9 +337,10 @@ public final class Inventory {
         }
         for (CardRef c : cards) {
             NodeState n = nodesById.get(c.nodeId());
+            int before = n.cardsUsable();
             n.holders[c.index()] = holder;
             n.cardsFreeHealthy--;
-            n.supernode.cardsUsable--;
+            n.supernode.usableChanged(n, before);
         }
         cardsByJob.put(holder.jobId(), List.copyOf(cards));
         cardsAllocated += cards.size();
@@ -294,7 +364,7 @@ public final class Inventory {
             int before = n.cardsUsable();
             n.holders[c.index()] = holder;
             if (n.healthy[c.index()]) n.cardsFreeHealthy--;
-            n.supernode.cardsUsable += n.cardsUsable() - before;
+            n.supernode.usableChanged(n, before);
         }
         cardsByJob.put(holder.jobId(), List.copyOf(cards));
         cardsAllocated += cards.size();
@@ -316,7 +386,7 @@ public final class Inventory {
             int before = n.cardsUsable();
             n.holders[c.index()] = null;
             if (n.healthy[c.index()]) n.cardsFreeHealthy++;
-            n.supernode.cardsUsable += n.cardsUsable() - before;
+            n.supernode.usableChanged(n, before);
         }
         cardsAllocated -= cards.size();
         return cards;
@@ -522,6 +592,43 @@ public final class Inventory {
         return out;
     }
 
+    /** The most cards any node has (0 without nodes): histograms have {@code nodeCardsMax() + 1} buckets. */
+    public int nodeCardsMax() {
+        index();
+        return nodeCardsMax;
+    }
+
+    /**
+     * Writes into {@code hist[offset + x]}, for x = 0..{@link #nodeCardsMax()}, how many nodes of supernode s have x
+     * usable cards of an accepted model ({@code models} empty accepts any), in O(model classes x buckets) without
+     * reading a node. Returns false, leaving {@code hist} unchanged, when that needs a node read: the supernode has
+     * nodes of mixed models and {@code models} is not empty.
+     */
+    public boolean usableHistogramAt(int s, Set<String> models, int[] hist, int offset) {
+        SupernodeState sn = index()[s];
+        int width = nodeCardsMax + 1;
+        if (models.isEmpty()) {
+            int[] h = sn.usableHist;
+            int n = Math.min(width, h.length);
+            System.arraycopy(h, 0, hist, offset, n);
+            java.util.Arrays.fill(hist, offset + n, offset + width, 0);
+            return true;
+        }
+        if (sn.mixedNodes > 0) return false;
+        java.util.Arrays.fill(hist, offset, offset + width, 0);
+        int counted = 0;
+        for (int c = 0; c < sn.classModels.length; c++) {
+            if (sn.classModels[c] == null || !models.contains(sn.classModels[c])) continue;
+            int[] h = sn.classHists[c]; // may be longer than width (nodes re-registered smaller): zeros there
+            for (int x = 1, end = Math.min(width, h.length); x < end; x++) {
+                hist[offset + x] += h[x];
+                counted += h[x];
+            }
+        }
+        hist[offset] = sn.nodeArray.length - counted; // nodes of other models have none of the accepted ones
+        return true;
+    }
+
     /** The model of every card of node k of supernode s when they are all the same, else null. */
     public String nodeModelAt(int s, int k) {
         return index()[s].nodeArray[k].singleModel;
@@ -551,6 +658,9 @@ public final class Inventory {
         SupernodeState[] idx = index;
         if (idx != null) return idx;
         idx = supernodes.values().toArray(new SupernodeState[0]);
+        int cardsMax = 0;
+        for (NodeState n : nodes.values()) cardsMax = Math.max(cardsMax, n.holders.length);
+        nodeCardsMax = cardsMax;
         for (int s = 0; s < idx.length; s++) {
             SupernodeState sn = idx[s];
             sn.nodeArray = sn.nodes.values().toArray(new NodeState[0]);

@@ -39,12 +39,17 @@ public final class BestFitNodePolicy extends WholeJobPolicy {
         }
         // Every node that can hold a task, fewest usable cards first; key packs (usable, supernode, node).
         int n = 0;
-        for (int s = 0; s < v.supernodes; s++) for (int u : v.usable[s]) if (u >= c) n++;
+        // A supernode that can hold no task has no node that can (capacity counts them), so its nodes need no read.
+        for (int s = 0; s < v.supernodes; s++) {
+            if (v.capacityTasks[s] > 0) for (int u : v.usable(s)) if (u >= c) n++;
+        }
         long[] keys = new long[n];
         int i = 0;
         for (int s = 0; s < v.supernodes; s++) {
-            for (int k = 0; k < v.usable[s].length; k++) {
-                if (v.usable[s][k] >= c) keys[i++] = ((long) v.usable[s][k] << 40) | ((long) s << 20) | k;
+            if (v.capacityTasks[s] == 0) continue;
+            int[] u = v.usable(s);
+            for (int k = 0; k < u.length; k++) {
+                if (u[k] >= c) keys[i++] = ((long) u[k] << 40) | ((long) s << 20) | k;
             }
         }
         Arrays.sort(keys);

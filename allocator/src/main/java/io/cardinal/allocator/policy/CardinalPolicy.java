@@ -38,6 +38,8 @@ public final class CardinalPolicy implements PlacementPolicy {
     private final int typicalTasks;
     private final int typicalCardsPerTask;
     private final boolean preferredWaitsForOne;
+    /** Test oracle: score every supernode on its nodes (the plan itself) instead of its histogram. */
+    private boolean scoreFromNodes;
 
     /** Typical next request of one 8-card task: a whole node of the common 8-card server. */
     public CardinalPolicy() {
@@ -67,6 +69,15 @@ public final class CardinalPolicy implements PlacementPolicy {
         return NAME;
     }
 
+    /**
+     * Makes this policy score candidate supernodes by planning on their nodes, as before the histograms: slower,
+     * and the same decisions. Tests compare the two.
+     */
+    CardinalPolicy scoringFromNodes() {
+        scoreFromNodes = true;
+        return this;
+    }
+
     @Override
     public Decision place(Inventory inventory, PlacementRequest request) {
         return placeOn(inventory, request, false, preferredWaitsForOne);
@@ -87,38 +98,21 @@ public final class CardinalPolicy implements PlacementPolicy {
     private Decision placeOn(Inventory inv, PlacementRequest req, boolean useSpares, boolean waitForOne) {
         View v = new View(inv, req, useSpares);
         int need = v.tasks * v.cardsPerTask;
-        // One node, then one supernode.
+        // One node, then one supernode. Candidates are scored from their histograms (the plan's outcome depends
+        // only on the usable counts of the nodes it takes, not on which nodes); only the winner's nodes are read.
         long bestKey = Long.MAX_VALUE;
         int bestS = -1;
-        View.Plan bestPlan = null;
+        int[] scratch = new int[v.histWidth];
         for (int s = 0; s < v.supernodes; s++) {
             if (v.capacityTasks[s] < v.tasks) continue;
-            View.Plan plan = new View.Plan();
-            int rank;
-            int k = bestSingleNode(v, s, need);
-            if (k >= 0) {
-                plan.add(s, k, v.tasks);
-                rank = 0;
-            } else {
-                planInside(v, s, v.tasks, plan);
-                rank = 1;
-            }
-            long slots = typicalSlots(v.usable[s]);
-            int before = strandedFromSlots(slots, v.budgetCards[s]);
-            for (int[] t : plan.takes) {
-                int u = v.usable[s][t[1]];
-                slots -= u / typicalCardsPerTask - (u - t[2] * v.cardsPerTask) / typicalCardsPerTask;
-            }
-            int delta = strandedFromSlots(slots, v.budgetCards[s] - need) - before;
-            long leftover = v.budgetCards[s] - need;
-            long key = ((long) rank << 62) | ((long) (delta + (1 << 20)) << 32) | leftover;
+            long key = scoreFromNodes ? supernodeKeyFromNodes(v, s, need) : supernodeKey(v, s, need, scratch);
             if (key < bestKey) {
                 bestKey = key;
                 bestS = s;
-                bestPlan = plan;
             }
         }
-        if (bestPlan != null) {
+        if (bestS >= 0) {
+            View.Plan bestPlan = planOneSupernode(v, bestS, need);
             String where = bestPlan.takes.size() == 1 ? "one node " + inv.nodeIdAt(bestS, bestPlan.takes.get(0)[1])
                     : "one supernode";
             return new Decision.Placed(new Placement(v.materialize(bestPlan)),
@@ -133,6 +127,103 @@ public final class CardinalPolicy implements PlacementPolicy {
                     + req.cardsPerTask() + " usable cards" + Policies.models(req) + " now, but one will when cards free up");
         }
         return placeAcross(v);
+    }
+
+    /**
+     * The rank of supernode s for the whole job (lower is better): (rank: one node 0, several 1) << 62 | (increase of
+     * stranded cards + 2^20) << 32 | budget left. Computed from the supernode's histogram, replaying
+     * {@link #bestSingleNode} and {@link #planInside} on bucket counts: O(buckets x steps), no node read.
+     */
+    private long supernodeKey(View v, int s, int need, int[] left) {
+        int[] h = v.hist;
+        int base = s * v.histWidth;
+        int width = v.histWidth;
+        int c = v.cardsPerTask;
+        long slots = 0;
+        for (int x = typicalCardsPerTask; x < width; x++) slots += (long) h[base + x] * (x / typicalCardsPerTask);
+        int before = strandedFromSlots(slots, v.budgetCards[s]);
+        int rank;
+        // bestSingleNode: the usable count x >= need (some node has it) whose leftover strands fewest, then smallest.
+        int single = -1;
+        long singleKey = Long.MAX_VALUE;
+        for (int x = need; x < width; x++) {
+            if (h[base + x] == 0 || (x / c) < v.tasks) continue;
+            long key = ((long) (nodeStranded(x - need) - nodeStranded(x) + (1 << 20)) << 32) | x;
+            if (key < singleKey) {
+                singleKey = key;
+                single = x;
+            }
+        }
+        if (single >= 0) {
+            rank = 0;
+            slots -= single / typicalCardsPerTask - (single - need) / typicalCardsPerTask;
+        } else {
+            // planInside on bucket counts: each step takes one node of the chosen bucket.
+            rank = 1;
+            System.arraycopy(h, base, left, 0, width);
+            int budget = v.budgetCards[s];
+            int taken = 0;
+            int guard = v.inv.nodeCountAt(s) + 1;
+            while (taken < v.tasks && guard-- > 0) {
+                int bestX = -1;
+                long bestKey = Long.MAX_VALUE;
+                int rest = v.tasks - taken;
+                for (int x = c; x < width; x++) {
+                    if (left[x] == 0) continue;
+                    int m = Math.min(Math.min(x / c, rest), budget / c);
+                    if (m <= 0) continue;
+                    long key = ((long) (nodeStranded(x - m * c) - nodeStranded(x) + (1 << 20)) << 32) | x;
+                    if (key < bestKey) {
+                        bestKey = key;
+                        bestX = x;
+                    }
+                }
+                if (bestX < 0) break;
+                left[bestX]--;
+                int m = Math.min(Math.min(bestX / c, rest), budget / c);
+                slots -= bestX / typicalCardsPerTask - (bestX - m * c) / typicalCardsPerTask;
+                budget -= m * c;
+                taken += m;
+            }
+        }
+        int delta = strandedFromSlots(slots, v.budgetCards[s] - need) - before;
+        return supernodeKey(rank, delta, v.budgetCards[s] - need);
+    }
+
+    /** {@link #supernodeKey(View, int, int, int[])} by planning on the nodes of s (the test oracle). */
+    private long supernodeKeyFromNodes(View v, int s, int need) {
+        View.Plan plan = new View.Plan();
+        int rank;
+        int k = bestSingleNode(v, s, need);
+        if (k >= 0) {
+            plan.add(s, k, v.tasks);
+            rank = 0;
+        } else {
+            planInside(v, s, v.tasks, plan);
+            rank = 1;
+        }
+        int[] u = v.usable(s);
+        long slots = typicalSlots(u);
+        int before = strandedFromSlots(slots, v.budgetCards[s]);
+        for (int[] t : plan.takes) {
+            int x = u[t[1]];
+            slots -= x / typicalCardsPerTask - (x - t[2] * v.cardsPerTask) / typicalCardsPerTask;
+        }
+        int delta = strandedFromSlots(slots, v.budgetCards[s] - need) - before;
+        return supernodeKey(rank, delta, v.budgetCards[s] - need);
+    }
+
+    private static long supernodeKey(int rank, int delta, long leftover) {
+        return ((long) rank << 62) | ((long) (delta + (1 << 20)) << 32) | leftover;
+    }
+
+    /** The whole job in supernode s: on its best single node, else spread over its nodes by {@link #planInside}. */
+    private View.Plan planOneSupernode(View v, int s, int need) {
+        View.Plan plan = new View.Plan();
+        int k = bestSingleNode(v, s, need);
+        if (k >= 0) plan.add(s, k, v.tasks);
+        else planInside(v, s, v.tasks, plan);
+        return plan;
     }
 
     /** Would some supernode hold the job if every card of it were free (healthy cards of nodes online)? */
@@ -225,7 +316,7 @@ public final class CardinalPolicy implements PlacementPolicy {
 
     /** The node of supernode s that can hold all {@code need} cards and strands the fewest, or -1. */
     private int bestSingleNode(View v, int s, int need) {
-        int[] u = v.usable[s];
+        int[] u = v.usable(s);
         int best = -1;
         long bestKey = Long.MAX_VALUE;
         for (int k = 0; k < u.length; k++) {
@@ -245,7 +336,7 @@ public final class CardinalPolicy implements PlacementPolicy {
      * Nodes are bucketed by usable count so a step costs O(distinct counts), not O(nodes).
      */
     private void planInside(View v, int s, int want, View.Plan plan) {
-        int[] u = v.usable[s];
+        int[] u = v.usable(s);
         int c = v.cardsPerTask;
         int maxU = 0;
         for (int x : u) maxU = Math.max(maxU, x);

@@ -15,11 +15,10 @@ public final class Fragmentation {
     private Fragmentation() {
     }
 
-    static int stranded(int[] usablePerNode, int budgetCards, int tasks, int cardsPerTask) {
+    /** Stranded cards of one supernode from its nodes' task slots ({@code sum(usable / cardsPerTask)}) and budget. */
+    static int stranded(long nodeSlots, int budgetCards, int tasks, int cardsPerTask) {
         if (budgetCards <= 0) return 0;
-        long slots = 0;
-        for (int u : usablePerNode) slots += u / cardsPerTask;
-        slots = Math.min(slots, budgetCards / cardsPerTask);
+        long slots = Math.min(nodeSlots, budgetCards / cardsPerTask);
         long copies = slots / tasks;
         return (int) Math.max(0, budgetCards - copies * tasks * cardsPerTask);
     }
@@ -28,10 +27,13 @@ public final class Fragmentation {
     public static long strandedCards(Inventory inv, int tasks, int cardsPerTask) {
         long total = 0;
         Set<String> any = Set.of();
+        int width = inv.nodeCardsMax() + 1;
+        int[] hist = new int[width];
         for (int s = 0; s < inv.supernodeCount(); s++) {
-            int[] u = new int[inv.nodeCountAt(s)];
-            for (int k = 0; k < u.length; k++) u[k] = inv.nodeUsableAt(s, k, any);
-            total += stranded(u, inv.usableCardsAt(s) - inv.spareCountAt(s), tasks, cardsPerTask);
+            inv.usableHistogramAt(s, any, hist, 0); // always answers for any model
+            long slots = 0;
+            for (int x = cardsPerTask; x < width; x++) slots += (long) hist[x] * (x / cardsPerTask);
+            total += stranded(slots, inv.usableCardsAt(s) - inv.spareCountAt(s), tasks, cardsPerTask);
         }
         return total;
     }

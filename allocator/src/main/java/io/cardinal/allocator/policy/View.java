@@ -8,10 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What one request can use, read once from the inventory at the start of a policy call: per node the usable cards
- * of an accepted model, per supernode the card budget (usable minus spares, unless spares may be used) and the
- * number of tasks it can hold. Policies then decide on these arrays and only touch the inventory again to name
- * the chosen card indices. Cost: one pass over the nodes, O(1) per node of a single model.
+ * What one request can use, read from the inventory at the start of a policy call: per supernode the card budget
+ * (usable minus spares, unless spares may be used), the histogram of its nodes by usable cards of an accepted
+ * model, and the number of tasks it can hold; per node the usable cards of an accepted model, read only for the
+ * supernodes a policy asks about ({@link #usable(int)}). Policies decide on these arrays and only touch the
+ * inventory again to name the chosen card indices. Cost: O(supernodes x card-count buckets) from the inventory's
+ * histograms; node reads only for supernodes with nodes of mixed models under a model filter, and those asked for.
  */
 final class View {
     final Inventory inv;
@@ -19,40 +21,65 @@ final class View {
     final int cardsPerTask;
     final int tasks;
     final int supernodes;
-    /** usable[s][k]: usable cards of an accepted model on node k of supernode s. */
-    final int[][] usable;
+    /** usable[s][k]: usable cards of an accepted model on node k of supernode s; null until {@link #usable(int)} reads it. */
+    private final int[][] usable;
+    /** Buckets per supernode histogram: the most cards of any node + 1. */
+    final int histWidth;
+    /**
+     * hist[s * histWidth + x]: nodes of supernode s with x usable cards of an accepted model, all zero where the
+     * budget cannot take a task (as {@link #usable(int)} reads zero there). As read at construction: {@link #take}
+     * does not update it.
+     */
+    final int[] hist;
     /** Usable cards of supernode s that placement may take (any model), spares excluded unless allowed. */
     final int[] budgetCards;
     /** Tasks of this request supernode s can hold. */
     final int[] capacityTasks;
     final int nodeCardsMax;
+    private final boolean useSpares;
 
     View(Inventory inv, PlacementRequest req, boolean useSpares) {
         this.inv = inv;
         this.req = req;
+        this.useSpares = useSpares;
         this.cardsPerTask = req.cardsPerTask();
         this.tasks = req.tasks();
         this.supernodes = inv.supernodeCount();
         this.usable = new int[supernodes][];
         this.budgetCards = new int[supernodes];
         this.capacityTasks = new int[supernodes];
-        int maxCards = 0;
+        this.nodeCardsMax = inv.nodeCardsMax();
+        this.histWidth = nodeCardsMax + 1;
+        this.hist = new int[supernodes * histWidth];
         for (int s = 0; s < supernodes; s++) {
-            int nodeCount = inv.nodeCountAt(s);
-            int[] u = new int[nodeCount];
             int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.spareCountAt(s));
             budgetCards[s] = Math.max(0, budget);
-            int cap = 0;
-            for (int k = 0; k < nodeCount; k++) {
-                maxCards = Math.max(maxCards, inv.nodeCardsAt(s, k));
-                if (budget < cardsPerTask) continue; // nothing can be taken here anyway
-                u[k] = inv.nodeUsableAt(s, k, req.cardModels());
-                cap += u[k] / cardsPerTask;
+            if (budget < cardsPerTask) continue; // nothing can be taken here anyway
+            int base = s * histWidth;
+            if (!inv.usableHistogramAt(s, req.cardModels(), hist, base)) {
+                for (int x : usable(s)) hist[base + x]++;
             }
-            usable[s] = u;
-            capacityTasks[s] = Math.min(cap, budgetCards[s] / cardsPerTask);
+            long cap = 0;
+            for (int x = cardsPerTask; x < histWidth; x++) cap += (long) hist[base + x] * (x / cardsPerTask);
+            capacityTasks[s] = (int) Math.min(cap, budgetCards[s] / cardsPerTask);
         }
-        this.nodeCardsMax = maxCards;
+    }
+
+    /**
+     * Usable cards of an accepted model per node of supernode s (zero where the budget cannot take a task), read on
+     * first use; {@link #take} updates it.
+     */
+    int[] usable(int s) {
+        int[] u = usable[s];
+        if (u != null) return u;
+        int nodeCount = inv.nodeCountAt(s);
+        u = new int[nodeCount];
+        int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.spareCountAt(s));
+        if (budget >= cardsPerTask) {
+            for (int k = 0; k < nodeCount; k++) u[k] = inv.nodeUsableAt(s, k, req.cardModels());
+        }
+        usable[s] = u;
+        return u;
     }
 
     int capacityTotal() {
@@ -92,7 +119,7 @@ final class View {
         int c = cardsPerTask;
         for (int k : nodeOrder) {
             if (taken == want) break;
-            int m = Math.min(Math.min(usable[s][k] / c, want - taken), budgetCards[s] / c);
+            int m = Math.min(Math.min(usable(s)[k] / c, want - taken), budgetCards[s] / c);
             if (m <= 0) continue;
             plan.add(s, k, m);
             consume(s, k, m);
@@ -103,7 +130,7 @@ final class View {
 
     void consume(int s, int k, int m) {
         int cards = m * cardsPerTask;
-        usable[s][k] -= cards;
+        usable(s)[k] -= cards;
         budgetCards[s] -= cards;
         capacityTasks[s] = Math.min(capacityTasks[s] - m, budgetCards[s] / cardsPerTask);
         if (capacityTasks[s] < 0) capacityTasks[s] = 0;
@@ -127,14 +154,14 @@ final class View {
 
     /** Node indices of supernode s in id order. */
     int[] idOrder(int s) {
-        int[] order = new int[usable[s].length];
+        int[] order = new int[inv.nodeCountAt(s)];
         for (int k = 0; k < order.length; k++) order[k] = k;
         return order;
     }
 
     /** Node indices of supernode s that can hold a task, fewest usable cards first (best fit), then id order. */
     int[] bestFitOrder(int s) {
-        int[] u = usable[s];
+        int[] u = usable(s);
         int n = 0;
         for (int x : u) if (x >= cardsPerTask) n++;
         long[] keys = new long[n];

@@ -62,9 +62,9 @@ public final class VolcanoTierPolicy extends WholeJobPolicy {
         int c = w.cardsPerTask;
         List<long[]> nodes = new ArrayList<>();
         for (int s : members) {
-            for (int k = 0; k < w.usable[s].length; k++) {
-                if (w.usable[s][k] < c) continue;
-                long freeShare = (long) w.usable[s][k] * 1_000_000L / Math.max(1, w.inv.nodeCardsAt(s, k));
+            for (int k = 0; k < w.usable(s).length; k++) {
+                if (w.usable(s)[k] < c) continue;
+                long freeShare = (long) w.usable(s)[k] * 1_000_000L / Math.max(1, w.inv.nodeCardsAt(s, k));
                 nodes.add(new long[] {freeShare, s, k});
             }
         }
