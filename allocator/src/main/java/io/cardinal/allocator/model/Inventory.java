@@ -36,6 +36,14 @@ public final class Inventory {
     private SupernodeState[] index;
     /** The most cards of any node; rebuilt with {@link #index}. */
     private int nodeCardsMax;
+    /**
+     * Tier domains, rebuilt with {@link #index}: every distinct path prefix of supernode tiers (joined by "/", the
+     * empty path is the cluster) in path order; per domain its (supernode index, depth) pairs, supernodes in index
+     * order and each supernode's prefixes innermost first.
+     */
+    private String[] domainPaths;
+    private int[][] domainSupernodes;
+    private int[][] domainDepths;
 
     /** A spare rule: keep {@code cards} cards, or {@code percent}% of the supernode's cards, out of normal placement. */
     public record SpareRule(int cards, int percent) {
@@ -634,6 +642,36 @@ public final class Inventory {
         return index()[s].nodeArray[k].singleModel;
     }
 
+    /** Tier domains: distinct path prefixes of the supernodes' tiers, "" (the cluster) included. */
+    public int tierDomainCount() {
+        index();
+        return domainPaths.length;
+    }
+
+    /** Domains in path order: the tier path prefix joined by "/" ("" = the cluster). */
+    public String tierDomainPathAt(int d) {
+        index();
+        return domainPaths[d];
+    }
+
+    /** How many (supernode, depth) entries domain d has. */
+    public int tierDomainSizeAt(int d) {
+        index();
+        return domainSupernodes[d].length;
+    }
+
+    /** Entry i of domain d: a supernode index (entries in supernode order). */
+    public int tierDomainSupernodeAt(int d, int i) {
+        index();
+        return domainSupernodes[d][i];
+    }
+
+    /** Entry i of domain d: how many tiers of that supernode the domain's path covers. */
+    public int tierDomainDepthAt(int d, int i) {
+        index();
+        return domainDepths[d][i];
+    }
+
     /** True when the node is online and not cordoned. */
     public boolean nodeAvailable(String nodeId) {
         return node(nodeId).available();
@@ -661,6 +699,7 @@ public final class Inventory {
         int cardsMax = 0;
         for (NodeState n : nodes.values()) cardsMax = Math.max(cardsMax, n.holders.length);
         nodeCardsMax = cardsMax;
+        TreeMap<String, List<int[]>> domains = new TreeMap<>();
         for (int s = 0; s < idx.length; s++) {
             SupernodeState sn = idx[s];
             sn.nodeArray = sn.nodes.values().toArray(new NodeState[0]);
@@ -668,6 +707,21 @@ public final class Inventory {
             for (int k = 0; k < sn.nodeArray.length; k++) {
                 sn.nodeArray[k].supernodeIndex = s;
                 sn.nodeArray[k].nodeIndex = k;
+            }
+            for (int d = sn.tiers.size(); d >= 0; d--) {
+                domains.computeIfAbsent(String.join("/", sn.tiers.subList(0, d)), x -> new ArrayList<>()).add(new int[] {s, d});
+            }
+        }
+        domainPaths = domains.keySet().toArray(new String[0]);
+        domainSupernodes = new int[domainPaths.length][];
+        domainDepths = new int[domainPaths.length][];
+        for (int d = 0; d < domainPaths.length; d++) {
+            List<int[]> members = domains.get(domainPaths[d]);
+            domainSupernodes[d] = new int[members.size()];
+            domainDepths[d] = new int[members.size()];
+            for (int i = 0; i < members.size(); i++) {
+                domainSupernodes[d][i] = members.get(i)[0];
+                domainDepths[d][i] = members.get(i)[1];
             }
         }
         index = idx;

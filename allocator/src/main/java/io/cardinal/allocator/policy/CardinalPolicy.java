@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * Cardinal's placement: the smallest domain that fits, then the choice inside it that strands the fewest cards.
@@ -247,31 +246,33 @@ public final class CardinalPolicy implements PlacementPolicy {
     private Decision placeAcross(View v) {
         Inventory inv = v.inv;
         int cap = v.cap();
-        // Domains: each distinct tier path prefix, innermost first, then the whole cluster.
-        TreeMap<String, List<Integer>> domains = new TreeMap<>();
-        TreeMap<String, Integer> depthOf = new TreeMap<>();
-        for (int s = 0; s < v.supernodes; s++) {
-            if (v.capacityTasks[s] == 0) continue;
-            List<String> tiers = inv.tiersAt(s);
-            for (int d = tiers.size(); d >= 0; d--) {
-                String key = String.join("/", tiers.subList(0, d));
-                domains.computeIfAbsent(key, x -> new ArrayList<>()).add(s);
-                depthOf.put(key, d);
-            }
-        }
+        // Domains: each distinct tier path prefix (the inventory keeps them, in path order), with the supernodes
+        // that can hold a task; a domain's depth is that of its last such entry.
         int bestCount = Integer.MAX_VALUE;
         int bestDepth = -1;
         long bestSpare = Long.MAX_VALUE;
         int[] bestChoice = null;
         String bestDomain = null;
-        for (var e : domains.entrySet()) {
-            List<Integer> members = e.getValue();
-            int[] byCapDesc = View.sortBy(members.size(), i -> -v.capacityTasks[members.get(i)]);
+        int[] members = new int[0];
+        for (int dom = 0; dom < inv.tierDomainCount(); dom++) {
+            int entries = inv.tierDomainSizeAt(dom);
+            if (members.length < entries) members = new int[Math.max(entries, 2 * members.length)];
+            int size = 0;
+            int depth = -1;
+            for (int i = 0; i < entries; i++) {
+                int s = inv.tierDomainSupernodeAt(dom, i);
+                if (v.capacityTasks[s] == 0) continue;
+                members[size++] = s;
+                depth = inv.tierDomainDepthAt(dom, i);
+            }
+            if (size == 0) continue;
+            int[] m = members;
+            int[] byCapDesc = View.sortBy(size, i -> -v.capacityTasks[m[i]]);
             int left = v.tasks;
             int count = 0;
             for (int i : byCapDesc) {
                 if (left <= 0) break;
-                left -= v.capacityTasks[members.get(i)];
+                left -= v.capacityTasks[members[i]];
                 count++;
             }
             if (left > 0 || count > cap) continue;
@@ -279,19 +280,18 @@ public final class CardinalPolicy implements PlacementPolicy {
             int[] choice = new int[count];
             int remaining = v.tasks;
             for (int j = 0; j < count - 1; j++) {
-                choice[j] = members.get(byCapDesc[j]);
+                choice[j] = members[byCapDesc[j]];
                 remaining -= v.capacityTasks[choice[j]];
             }
             int last = -1;
             for (int j = count - 1; j < byCapDesc.length; j++) {
-                int s = members.get(byCapDesc[j]);
+                int s = members[byCapDesc[j]];
                 if (v.capacityTasks[s] >= remaining && (last < 0 || v.capacityTasks[s] <= v.capacityTasks[last])) last = s;
             }
             choice[count - 1] = last;
             long spare = 0;
             for (int s : choice) spare += v.capacityTasks[s];
             spare -= v.tasks;
-            int depth = depthOf.get(e.getKey());
             boolean better = count < bestCount
                     || (count == bestCount && depth > bestDepth)
                     || (count == bestCount && depth == bestDepth && spare < bestSpare);
@@ -300,7 +300,7 @@ public final class CardinalPolicy implements PlacementPolicy {
                 bestDepth = depth;
                 bestSpare = spare;
                 bestChoice = choice;
-                bestDomain = e.getKey();
+                bestDomain = inv.tierDomainPathAt(dom);
             }
         }
         if (bestChoice == null) {
@@ -549,7 +549,7 @@ public final class CardinalPolicy implements PlacementPolicy {
         List<String> homeTiers = home < 0 ? List.of() : inv.tiersAt(home);
         int n = inv.supernodeCount();
         int[] order = View.sortBy(n, s -> {
-            if (s == home) return Long.MAX_VALUE;
+            if (s == home) return 1001; // last, then cut off
             if (jobSupernodes.contains(s)) return -1;
             List<String> t = inv.tiersAt(s);
             int shared = 0;

@@ -175,13 +175,28 @@ final class View {
 
     /** Supernode indices sorted by a key (ascending), ties by index. */
     static int[] sortBy(int count, java.util.function.IntToLongFunction key) {
+        long[] keys = new long[count];
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        for (int i = 0; i < count; i++) {
+            keys[i] = key.applyAsLong(i);
+            min = Math.min(min, keys[i]);
+            max = Math.max(max, keys[i]);
+        }
+        int[] out = new int[count];
+        if (count > 0 && min >= Integer.MIN_VALUE && max <= Integer.MAX_VALUE) {
+            // (key - min) < 2^32 and i < 2^31 pack into one non-negative long: a primitive sort, no boxing.
+            for (int i = 0; i < count; i++) keys[i] = ((keys[i] - min) << 31) | i;
+            java.util.Arrays.sort(keys);
+            for (int i = 0; i < count; i++) out[i] = (int) (keys[i] & 0x7FFFFFFFL);
+            return out;
+        }
         Integer[] idx = new Integer[count];
         for (int i = 0; i < count; i++) idx[i] = i;
         java.util.Arrays.sort(idx, (a, b) -> {
-            int c = Long.compare(key.applyAsLong(a), key.applyAsLong(b));
+            int c = Long.compare(keys[a], keys[b]);
             return c != 0 ? c : Integer.compare(a, b);
         });
-        int[] out = new int[count];
         for (int i = 0; i < count; i++) out[i] = idx[i];
         return out;
     }
