@@ -133,7 +133,7 @@ public final class CardinalPolicy implements PlacementPolicy {
      * stranded cards + 2^20) << 32 | budget left. Computed from the supernode's histogram, replaying
      * {@link #bestSingleNode} and {@link #planInside} on bucket counts: O(buckets x steps), no node read.
      */
-    private long supernodeKey(View v, int s, int need, int[] left) {
+    long supernodeKey(View v, int s, int need, int[] left) {
         int[] h = v.hist;
         int base = s * v.histWidth;
         int width = v.histWidth;
@@ -157,7 +157,9 @@ public final class CardinalPolicy implements PlacementPolicy {
             rank = 0;
             slots -= single / typicalCardsPerTask - (single - need) / typicalCardsPerTask;
         } else {
-            // planInside on bucket counts: each step takes one node of the chosen bucket.
+            // planInside on bucket counts: each of its steps takes one node of the chosen bucket. While every
+            // non-empty bucket's node fits whole (x / c <= rest and budget / c), no key changes from one step to
+            // the next, so the same bucket wins again: those steps are taken at once.
             rank = 1;
             System.arraycopy(h, base, left, 0, width);
             int budget = v.budgetCards[s];
@@ -167,8 +169,10 @@ public final class CardinalPolicy implements PlacementPolicy {
                 int bestX = -1;
                 long bestKey = Long.MAX_VALUE;
                 int rest = v.tasks - taken;
+                int maxSlots = 0;
                 for (int x = c; x < width; x++) {
                     if (left[x] == 0) continue;
+                    maxSlots = x / c;
                     int m = Math.min(Math.min(x / c, rest), budget / c);
                     if (m <= 0) continue;
                     long key = ((long) (nodeStranded(x - m * c) - nodeStranded(x) + (1 << 20)) << 32) | x;
@@ -178,11 +182,14 @@ public final class CardinalPolicy implements PlacementPolicy {
                     }
                 }
                 if (bestX < 0) break;
-                left[bestX]--;
                 int m = Math.min(Math.min(bestX / c, rest), budget / c);
-                slots -= bestX / typicalCardsPerTask - (bestX - m * c) / typicalCardsPerTask;
-                budget -= m * c;
-                taken += m;
+                int room = Math.min(rest, budget / c);
+                int steps = room >= maxSlots ? Math.min(left[bestX], (room - maxSlots) / m + 1) : 1;
+                left[bestX] -= steps;
+                slots -= (long) steps * (bestX / typicalCardsPerTask - (bestX - m * c) / typicalCardsPerTask);
+                budget -= steps * m * c;
+                taken += steps * m;
+                guard -= steps - 1;
             }
         }
         int delta = strandedFromSlots(slots, v.budgetCards[s] - need) - before;
@@ -190,7 +197,7 @@ public final class CardinalPolicy implements PlacementPolicy {
     }
 
     /** {@link #supernodeKey(View, int, int, int[])} by planning on the nodes of s (the test oracle). */
-    private long supernodeKeyFromNodes(View v, int s, int need) {
+    long supernodeKeyFromNodes(View v, int s, int need) {
         View.Plan plan = new View.Plan();
         int rank;
         int k = bestSingleNode(v, s, need);
