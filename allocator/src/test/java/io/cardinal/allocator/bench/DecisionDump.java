@@ -72,6 +72,7 @@ public final class DecisionDump {
             for (PlacementRequest req : requests) {
                 out.add(tag + " place " + show(req) + " -> " + policy.place(inv, req));
                 out.add(tag + " placeWithSpares " + show(req) + " -> " + policy.placeWithSpares(inv, req));
+                out.add(tag + " placeSpread " + show(req) + " -> " + policy.placeSpread(inv, req));
             }
             // Replacement: a job placed on a copy loses one card (or a node).
             for (PlacementRequest req : requests.subList(0, 4)) {
