@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cardinal.chaos.host.Backend;
 import io.cardinal.chaos.host.LoopDisks;
+import io.cardinal.chaos.host.NetnsBackend;
 import io.cardinal.chaos.nemesis.Nemesis;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,7 +24,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "cardinal-chaos", mixinStandardHelpOptions = true, description = "Runs Cardinal replicas under faults and checks the history.")
 public final class ChaosMain implements Callable<Integer> {
-    @Option(names = "--backend", description = "containers (Docker via Testcontainers, default when Docker answers) or local (processes on loopback: kill and pause only)")
+    @Option(names = "--backend", description = "containers (Docker via Testcontainers; default when Docker answers), netns (Linux network namespaces; "
+            + "default without Docker when root with iproute2 and iptables) or local (processes on loopback: kill and pause only)")
     String backend;
     @Option(names = "--profile", defaultValue = "ci", description = "ci (short, several nemeses) or soak")
     String profile;
@@ -62,7 +64,18 @@ public final class ChaosMain implements Callable<Integer> {
             System.err.println("cardinal-chaos: --profile must be ci or soak, got " + profile);
             return 2;
         }
-        String be = backend != null ? backend : dockerAvailable() ? "containers" : "local";
+        String be = backend != null ? backend : defaultBackend();
+        if (!List.of("containers", "netns", "local").contains(be)) {
+            System.err.println("cardinal-chaos: --backend must be containers, netns or local, got " + be);
+            return 2;
+        }
+        if (be.equals("netns")) {
+            String why = NetnsBackend.unavailableReason();
+            if (why != null) {
+                System.err.println("cardinal-chaos: backend netns is not available: " + why);
+                return 2;
+            }
+        }
         long secs = time != null ? parseSeconds(time) : profile.equals("soak") ? 3600 : 150;
         long s = seed != null ? seed : System.nanoTime() & 0xffffffffL;
         List<String> nem = nemeses(be);
@@ -124,6 +137,12 @@ public final class ChaosMain implements Callable<Integer> {
         else if (v.endsWith("m")) mult = 60;
         if (v.endsWith("h") || v.endsWith("m") || v.endsWith("s")) v = v.substring(0, v.length() - 1);
         return Long.parseLong(v) * mult;
+    }
+
+    /** containers when a Docker engine answers, else netns when it can run here, else local. */
+    static String defaultBackend() {
+        if (dockerAvailable()) return "containers";
+        return NetnsBackend.unavailableReason() == null ? "netns" : "local";
     }
 
     public static boolean dockerAvailable() {

@@ -21,6 +21,7 @@ import io.cardinal.chaos.history.Op;
 import io.cardinal.chaos.host.Backend;
 import io.cardinal.chaos.host.ContainerBackend;
 import io.cardinal.chaos.host.LocalBackend;
+import io.cardinal.chaos.host.NetnsBackend;
 import io.cardinal.chaos.nemesis.Nemesis;
 import io.cardinal.chaos.report.Timeline;
 import io.cardinal.chaos.workload.FailoverProber;
@@ -202,7 +203,8 @@ public final class Runner {
         return switch (cfg.backend()) {
             case "local" -> new LocalBackend(work, cfg.replicas(), props, disks);
             case "containers" -> new ContainerBackend(work, cfg.replicas(), props, disks);
-            default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers)");
+            case "netns" -> new NetnsBackend(work, cfg.replicas(), props, disks);
+            default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers, netns)");
         };
     }
 

@@ -175,15 +175,9 @@ public final class ContainerBackend implements Backend {
         return c;
     }
 
-    /** The server classpath: -Dcardinal.server.classpath, else dist/target/cardinal/lib under cardinal.home, else ours. */
+    /** The server classpath (see {@link ServerConfigs#serverClasspath()}). */
     static String serverClasspath() {
-        String cp = System.getProperty("cardinal.server.classpath");
-        if (cp != null) return cp;
-        String home = System.getProperty("cardinal.home");
-        if (home != null && Files.isDirectory(Path.of(home, "dist", "target", "cardinal", "lib"))) {
-            return Path.of(home, "dist", "target", "cardinal", "lib").toAbsolutePath() + "/*";
-        }
-        return System.getProperty("java.class.path");
+        return ServerConfigs.serverClasspath();
     }
 
     /** The directories to mount so that every classpath entry exists at the same path inside the container. */

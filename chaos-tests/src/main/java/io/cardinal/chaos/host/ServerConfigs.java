@@ -1,5 +1,7 @@
 package io.cardinal.chaos.host;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -20,6 +22,17 @@ final class ServerConfigs {
         }
         y.append("snapshotEveryEntries: 2000\n");
         return y.toString();
+    }
+
+    /** The server classpath: -Dcardinal.server.classpath, else dist/target/cardinal/lib under cardinal.home, else ours. */
+    static String serverClasspath() {
+        String cp = System.getProperty("cardinal.server.classpath");
+        if (cp != null) return cp;
+        String home = System.getProperty("cardinal.home");
+        if (home != null && Files.isDirectory(Path.of(home, "dist", "target", "cardinal", "lib"))) {
+            return Path.of(home, "dist", "target", "cardinal", "lib").toAbsolutePath() + "/*";
+        }
+        return System.getProperty("java.class.path");
     }
 
     static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",

@@ -81,9 +81,9 @@ public final class Nemesis {
         String need = NEEDS.get(fault);
         if (need == null || caps.contains(need)) return null;
         String what = switch (need) {
-            case Backend.NETWORK -> "a backend where each host has its own address (containers)";
-            case Backend.SHAPE -> "a backend that can shape a host's own interface with tc (containers; netem latency is not in this kernel, so this is an htb rate limit)";
-            case Backend.DISK -> "a backend with each data dir on its own loop-mounted filesystem and blkio cgroups (local or containers, as root)";
+            case Backend.NETWORK -> "a backend where each host has its own address (containers, netns)";
+            case Backend.SHAPE -> "a backend that can shape a host's own interface with tc (containers, netns; netem latency is not in this kernel, so this is an htb rate limit)";
+            case Backend.DISK -> "a backend with each data dir on its own loop-mounted filesystem and blkio cgroups (local, containers or netns, as root)";
             default -> need;
         };
         return "nemesis " + fault + " needs " + what + "; backend " + backendName + " has " + new java.util.TreeSet<>(caps);
