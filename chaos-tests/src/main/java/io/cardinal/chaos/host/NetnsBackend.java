@@ -109,8 +109,23 @@ public final class NetnsBackend implements Backend {
         }
     }
 
-    /** Why this backend cannot run here (not Linux, not root, no iproute2 with netns, no iptables), or null. */
-    public static String unavailableReason() {
+    private static volatile String unavailable;
+    private static volatile boolean probed;
+
+    /**
+     * Why this backend cannot run here (not Linux, not root, no iproute2 or iptables, or root without the right to
+     * create a namespace or use iptables in it, as in an unprivileged container), or null. Probed once per JVM by
+     * creating and deleting a namespace.
+     */
+    public static synchronized String unavailableReason() {
+        if (!probed) {
+            unavailable = probe();
+            probed = true;
+        }
+        return unavailable;
+    }
+
+    private static String probe() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             return "network namespaces need Linux (this is " + System.getProperty("os.name") + ")";
         }
@@ -125,10 +140,19 @@ public final class NetnsBackend implements Backend {
         }
         String ipTool = tool("ip");
         if (ipTool == null) return "iproute2's ip is not installed (apt-get install iproute2)";
-        if (tool("iptables") == null) return "iptables is not installed (apt-get install iptables)";
+        String iptablesTool = tool("iptables");
+        if (iptablesTool == null) return "iptables is not installed (apt-get install iptables)";
+        // Named like a run's namespace, so that the sweep removes it should this JVM die in between.
+        String ns = PREFIX + "-" + ProcessHandle.current().pid() + "-0-probe";
         try {
-            Result r = run(List.of(ipTool, "netns", "list"), 5_000);
-            if (r.exit() != 0) return "'ip netns list' failed: " + r.output().trim();
+            Result add = run(List.of(ipTool, "netns", "add", ns), CMD_TIMEOUT_MILLIS);
+            if (add.exit() != 0) return "'ip netns add' failed: " + add.output().trim();
+            try {
+                Result ipt = run(List.of(ipTool, "netns", "exec", ns, iptablesTool, "-w", "5", "-S", "INPUT"), CMD_TIMEOUT_MILLIS);
+                if (ipt.exit() != 0) return "iptables does not work inside a network namespace: " + ipt.output().trim();
+            } finally {
+                run(List.of(ipTool, "netns", "del", ns), CMD_TIMEOUT_MILLIS);
+            }
         } catch (IOException e) {
             return "cannot run ip: " + e.getMessage();
         } catch (InterruptedException e) {
@@ -157,9 +181,6 @@ public final class NetnsBackend implements Backend {
             inNs(ns, ip, "link", "set", "eth0", "up");
             inNs(bridgeNs, ip, "link", "set", "v-" + e.getKey(), "master", "br0", "up");
         }
-        // Fail now, with the reason, rather than at the first partition.
-        Result r = run(List.of(ip, "netns", "exec", ns(ids().get(0)), iptables, "-w", "5", "-S", "INPUT"), CMD_TIMEOUT_MILLIS);
-        if (r.exit() != 0) throw new IllegalStateException("iptables does not work inside a network namespace here: " + r.output().trim());
     }
 
     private String ns(String id) {
