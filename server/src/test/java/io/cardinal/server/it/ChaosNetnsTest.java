@@ -9,7 +9,6 @@ import io.cardinal.chaos.host.NetnsBackend;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,15 +43,20 @@ class ChaosNetnsTest {
     }
 
     @Test
-    void isolatedLeaderIsReplacedAndCloseRemovesTheNamespaces(@TempDir Path dir) throws Exception {
+    void isolatedLeaderIsReplacedAndCloseRemovesTheNamespaces() throws Exception {
+        // Kept under target/ (not a temp dir) so that the replicas' logs outlive a failure.
+        Path dir = Path.of("target", "chaos-netns-isolate", Long.toString(System.currentTimeMillis())).toAbsolutePath();
+        Files.createDirectories(dir);
         Http http = new Http(Duration.ofSeconds(2));
         NetnsBackend b = new NetnsBackend(dir, 3, List.of());
         List<String> namespaces = b.namespaces();
         try {
             assertTrue(ipNetnsList().containsAll(namespaces), "namespaces created: " + namespaces);
             b.startAll();
-            String leader = awaitLeader(b, http, Set.of(), 90_000);
-            assertNotNull(leader, "no leader within 90 s; logs under " + dir);
+            // A leader every replica follows: under load a fresh cluster may still be electing, or one replica
+            // may not be up yet, and cutting off a leader that is about to lose its term proves nothing.
+            String leader = awaitAgreedLeader(b, http, 120_000);
+            assertNotNull(leader, "no leader all replicas agree on within 120 s; logs under " + dir + "; " + statuses(b, http));
             for (String o : b.ids()) {
                 if (o.equals(leader)) continue;
                 b.block(leader, o);
@@ -60,7 +64,8 @@ class ChaosNetnsTest {
             }
             // The followers cannot hear the old leader any more, so one of them must be elected.
             String next = awaitLeader(b, http, Set.of(leader), 60_000);
-            assertNotNull(next, "the followers did not elect a new leader while " + leader + " was cut off: the iptables rules do not bite");
+            assertNotNull(next, "the followers did not elect a new leader while " + leader + " was cut off (logs under " + dir
+                    + "); statuses now: " + statuses(b, http));
             assertNotEquals(leader, next);
             // The test JVM still reaches the isolated replica: only replica-to-replica traffic was cut.
             assertEquals(200, http.get(b.httpAddress(leader), "/v1/status").status());
@@ -113,6 +118,31 @@ class ChaosNetnsTest {
             Thread.sleep(200);
         }
         return null;
+    }
+
+    private static String awaitAgreedLeader(NetnsBackend b, Http http, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline) {
+            Set<String> leaderIds = new TreeSet<>();
+            String ready = null;
+            for (String id : b.ids()) {
+                Http.Reply r = http.get(b.httpAddress(id), "/v1/status");
+                leaderIds.add(r.status() == 200 ? r.body().path("leaderId").asText("") : "");
+                if (r.status() == 200 && r.body().path("leaderReady").asBoolean()) ready = id;
+            }
+            if (ready != null && leaderIds.equals(Set.of(ready))) return ready;
+            Thread.sleep(200);
+        }
+        return null;
+    }
+
+    private static String statuses(NetnsBackend b, Http http) {
+        StringBuilder sb = new StringBuilder();
+        for (String id : b.ids()) {
+            Http.Reply r = http.get(b.httpAddress(id), "/v1/status");
+            sb.append(id).append(": ").append(r.status()).append(' ').append(r.body()).append("; ");
+        }
+        return sb.toString();
     }
 
     private static Set<String> intersect(Set<String> a, List<String> b) {
