@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ChaosNetnsTest {
     static final List<String> NETWORK_FAULTS = List.of("partition-halves", "partition-leader", "partition-bridge",
-            "partition-one-way", "loss", "kill-leader-while-isolated");
+            "partition-one-way", "loss", "slow-link", "kill-leader-while-isolated");
 
     @BeforeEach
     void needsNetns() {
