@@ -84,7 +84,12 @@ public final class AgentConfigLoader {
       if (!tiersNode.isArray()) {
         throw new ConfigException(source + ": 'tiers' must be a list of strings (outermost first)");
       }
-      tiersNode.forEach(t -> tiers.add(t.asText()));
+      for (JsonNode t : tiersNode) {
+        if (!t.isTextual() || !ID.matcher(t.asText()).matches()) {
+          throw new ConfigException(source + ": 'tiers' entries must be names of 1..128 of [A-Za-z0-9._-], got " + t);
+        }
+        tiers.add(t.asText());
+      }
     }
     long heartbeatMillis = positive(root, "heartbeatIntervalMillis", 1000, source);
     long sessionTimeoutMillis = positive(root, "sessionTimeoutMillis", Math.max(3000, 5 * heartbeatMillis), source);

@@ -53,6 +53,9 @@ class AgentConfigLoaderTest {
     var e3 = assertThrows(AgentConfigLoader.ConfigException.class,
         () -> AgentConfigLoader.parse(BASE + "heartbeatIntervalMillis: -1\n", "agent.yaml"));
     assertTrue(e3.getMessage().contains("positive"), e3.getMessage());
+    var e4 = assertThrows(AgentConfigLoader.ConfigException.class,
+        () -> AgentConfigLoader.parse(BASE.replace("tiers: [pod-1]", "tiers: [pod-1, \"\"]"), "agent.yaml"));
+    assertTrue(e4.getMessage().contains("'tiers'"), e4.getMessage());
   }
 
   @Test

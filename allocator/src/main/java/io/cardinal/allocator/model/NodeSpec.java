@@ -12,6 +12,10 @@ public record NodeSpec(String nodeId, String supernodeId, List<String> tiers, Li
         Objects.requireNonNull(nodeId, "nodeId");
         Objects.requireNonNull(supernodeId, "supernodeId");
         tiers = List.copyOf(tiers);
+        for (String t : tiers) {
+            // An empty name would make the tier domain of every such supernode the cluster's, counted twice.
+            if (t.isBlank()) throw new IllegalArgumentException("node " + nodeId + ": tier names must not be empty, got " + tiers);
+        }
         cards = List.copyOf(cards);
         for (int i = 0; i < cards.size(); i++) {
             if (cards.get(i).index() != i) {

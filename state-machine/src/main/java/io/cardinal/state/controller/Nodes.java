@@ -44,9 +44,16 @@ final class Nodes {
         this.jobs = jobs;
     }
 
+    /** Tiers above a supernode (pod, row, hall...); more levels than this is a malformed registration. */
+    static final int MAX_TIERS = 16;
+
     void register(RegisterNode r, Reply.Builder reply) {
         if (!ID.matcher(r.getNodeId()).matches()) throw Rejection.invalid("nodeId: 1..128 of [A-Za-z0-9._-], got \"" + r.getNodeId() + "\"");
         if (!ID.matcher(r.getSupernodeId()).matches()) throw Rejection.invalid("supernodeId: 1..128 of [A-Za-z0-9._-], got \"" + r.getSupernodeId() + "\"");
+        if (r.getTiersCount() > MAX_TIERS) throw Rejection.invalid("tiers: at most " + MAX_TIERS + " levels above the supernode, got " + r.getTiersCount());
+        for (int i = 0; i < r.getTiersCount(); i++) {
+            if (!ID.matcher(r.getTiers(i)).matches()) throw Rejection.invalid("tiers[" + i + "]: 1..128 of [A-Za-z0-9._-], got \"" + r.getTiers(i) + "\"");
+        }
         if (r.getCardsCount() < 1 || r.getCardsCount() > MAX_CARDS_PER_NODE) {
             throw Rejection.invalid("cards: a node has 1.." + MAX_CARDS_PER_NODE + " cards, got " + r.getCardsCount());
         }

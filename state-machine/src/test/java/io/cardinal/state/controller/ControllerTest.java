@@ -146,6 +146,17 @@ class ControllerTest {
     // ---- submit ------------------------------------------------------------------------------------------------
 
     @Test
+    void registrationWithEmptyOrMalformedTierNamesIsRefusedNamingTheTier() {
+        Command base = Fixtures.register("n9", "sn-z", 8, "910b");
+        Command empty = base.toBuilder().setRegisterNode(base.getRegisterNode().toBuilder().addTiers("pod-1").addTiers("")).build();
+        Reply r = refused(empty, "invalid");
+        assertTrue(r.getMessage().contains("tiers[1]"), r.getMessage());
+        Command slash = base.toBuilder().setRegisterNode(base.getRegisterNode().toBuilder().addTiers("pod/1")).build();
+        assertTrue(refused(slash, "invalid").getMessage().contains("tiers[0]"));
+        ok(base.toBuilder().setRegisterNode(base.getRegisterNode().toBuilder().addTiers("pod-1")).build());
+    }
+
+    @Test
     void duplicateSubmitWithTheSameKeyReturnsTheSameJobAndWritesNothing() {
         CommandResult first = ok(Fixtures.submit(Fixtures.spec("train", "t", 1, 4).build(), "key-1"));
         assertEquals("j-000001", first.reply().getJobId());
