@@ -245,10 +245,13 @@ public final class Agent implements AutoCloseable {
       int killed = launcher.killOrphans(unstopped, config.killGraceMillis());
       log.warn("{} worker(s) of a previous agent run were still recorded as running; {} were alive and killed",
           unstopped.size(), killed);
+      // Not killed_by_agent: no one told us to stop them, so the attempt has lost these ranks and the server must
+      // restart it. (Reported as stopped on purpose, the server ignored them and kept a job RUNNING that no agent
+      // ran, and refused re-sent Assigns of the same attempt keep it that way; the chaos agent-crash nemesis found it.)
       for (AttemptLog.Entry e : unstopped) {
         emit(Report.newBuilder().setType(ReportType.TASK_EXITED).setTaskExited(TaskExited.newBuilder()
-            .setJobId(e.jobId()).setAttempt(e.attempt()).setRank(e.rank()).setExitCode(-1).setKilledByAgent(true)
-            .setDetail("agent restarted: worker pid " + e.pid() + " of the previous agent run stopped")));
+            .setJobId(e.jobId()).setAttempt(e.attempt()).setRank(e.rank()).setExitCode(-1).setKilledByAgent(false)
+            .setDetail("agent restarted: worker pid " + e.pid() + " of the previous agent run was stopped (the agent had crashed)")));
       }
     }
     publish();

@@ -108,9 +108,11 @@ class AgentProcessTest {
         FakeGateway.Received again = gw.await(mark, r -> isReport(r, card.getId()), WAIT_MILLIS);
         gw.await(mark, r -> isReport(r, started.getId()), WAIT_MILLIS);
         assertEquals(card, again.frame().getReport(), "a resent report is the same report");
-        // the restarted agent stopped the orphaned worker and said so
+        // the restarted agent stopped the orphaned worker and reported it as a lost rank (not as obeying a stop, which
+        // the server ignores), so that the attempt is restarted
         gw.await(mark, r -> AgentLaunchTest.report(r, ReportType.TASK_EXITED, "j1", 1)
-            && r.frame().getReport().getTaskExited().getKilledByAgent(), WAIT_MILLIS);
+            && !r.frame().getReport().getTaskExited().getKilledByAgent()
+            && r.frame().getReport().getTaskExited().getExitCode() == -1, WAIT_MILLIS);
         assertFalse(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)
             && !io.cardinal.agent.launcher.Launcher.isZombie(orphan), "orphaned worker still running");
         assertTrue(AttemptLog.unstopped(AttemptLog.read(dir.resolve("data/attempts.log"))).isEmpty());

@@ -9,9 +9,14 @@ import java.util.Map;
  * {@code io.cardinal.state.InjectedBugs}): which checker must catch each, and the faults that expose it.
  */
 public final class Bugs {
-    public record Bug(String name, String checker, List<String> nemeses, String what, int clients) {
+    /** {@code agents}: node agents the run needs to show the bug (0: none). */
+    public record Bug(String name, String checker, List<String> nemeses, String what, int clients, int agents) {
+        Bug(String name, String checker, List<String> nemeses, String what, int clients) {
+            this(name, checker, nemeses, what, clients, 0);
+        }
+
         Bug(String name, String checker, List<String> nemeses, String what) {
-            this(name, checker, nemeses, what, 4);
+            this(name, checker, nemeses, what, 4, 0);
         }
     }
 
@@ -32,6 +37,9 @@ public final class Bugs {
                 "linearizable reads are served from the replica's local state without a read index"));
         add(new Bug("never-restart", "liveness", List.of("kill-random", "pause-random"),
                 "interrupted jobs are never placed again"));
+        add(new Bug("assign-without-hold", "agent-attempts", List.of("agent-crash"),
+                "the gateway sends a restarted job's Assign at once, while a node (a crashed agent's orphans, a lost node) may still run the old attempt",
+                4, 4));
     }
 
     private static void add(Bug b) {

@@ -43,6 +43,8 @@ public final class ChaosMain implements Callable<Integer> {
     int replicas;
     @Option(names = "--clients", description = "concurrent clients (default 4; an injected bug may need more)")
     Integer clients;
+    @Option(names = "--agents", description = "real node agents (2 nodes per supernode, 8 cards each; default 4, or the injected bug's; 0: none, nodes registered by hand)")
+    Integer agents;
     @Option(names = "--nemesis", split = ",", description = "faults to schedule (default: every one the backend supports; 'none' for none): ${COMPLETION-CANDIDATES}")
     List<String> nemesis;
 
@@ -76,11 +78,24 @@ public final class ChaosMain implements Callable<Integer> {
                 return 2;
             }
         }
+        int ag = agents != null ? agents : injectBug != null ? Bugs.ALL.get(injectBug).agents() : 4;
+        if (ag < 0 || ag > 64) {
+            System.err.println("cardinal-chaos: --agents must be 0..64, got " + ag);
+            return 2;
+        }
+        if (ag > 0 && be.equals("netns")) {
+            // The netns backend has no agent hosts yet: without an explicit --agents it runs without them.
+            if (agents != null || injectBug != null) {
+                System.err.println("cardinal-chaos: backend netns cannot run node agents yet (--agents 0, or --backend containers|local)");
+                return 2;
+            }
+            ag = 0;
+        }
         long secs = time != null ? parseSeconds(time) : profile.equals("soak") ? 3600 : 150;
         long s = seed != null ? seed : System.nanoTime() & 0xffffffffL;
-        List<String> nem = nemeses(be);
+        List<String> nem = nemeses(be, ag);
         for (String f : nem) {
-            String why = Nemesis.refusal(f, be, capabilities(be));
+            String why = Nemesis.refusal(f, be, capabilities(be, ag));
             if (why != null) {
                 System.err.println("cardinal-chaos: " + why + (f.startsWith("disk-") && LoopDisks.unavailable() != null ? " (" + LoopDisks.unavailable() + ")" : ""));
                 return 2;
@@ -88,7 +103,7 @@ public final class ChaosMain implements Callable<Integer> {
         }
         Path dir = out != null ? out.toAbsolutePath() : Path.of("target", "chaos", Long.toString(s)).toAbsolutePath();
         int cl = clients != null ? clients : injectBug != null ? Bugs.ALL.get(injectBug).clients() : 4;
-        RunConfig cfg = new RunConfig(be, profile, secs, s, dir, injectBug, replicas, nem, cl);
+        RunConfig cfg = new RunConfig(be, profile, secs, s, dir, injectBug, replicas, nem, cl, ag);
         ObjectNode verdict;
         try {
             verdict = new Runner(cfg, System.out).run();
@@ -116,10 +131,20 @@ public final class ChaosMain implements Callable<Integer> {
         return valid ? 0 : 1;
     }
 
-    private List<String> nemeses(String be) {
+    private List<String> nemeses(String be, int agents) {
         if (nemesis != null && !nemesis.isEmpty()) return nemesis.equals(List.of("none")) ? List.of() : List.copyOf(nemesis);
         if (injectBug != null) return Bugs.ALL.get(injectBug).nemeses();
-        return Nemesis.supported(capabilities(be));
+        return Nemesis.supported(capabilities(be, agents));
+    }
+
+    /** As {@link #capabilities(String)}, with {@code agents} node agents in the run (each its own host unless local). */
+    public static Set<String> capabilities(String be, int agents) {
+        Set<String> caps = capabilities(be);
+        if (agents > 0 && (be.equals("local") || be.equals("containers"))) {
+            caps.add(Backend.AGENTS);
+            if (!be.equals("local")) caps.add(Backend.AGENT_NETWORK);
+        }
+        return caps;
     }
 
     /** What a backend can do on this machine (disk faults need root and loop mounts: {@link LoopDisks}). */

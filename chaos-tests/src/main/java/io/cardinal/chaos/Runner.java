@@ -87,6 +87,10 @@ public final class Runner {
         {
             backend.startAll();
             awaitLeader(backend, http, 120_000);
+            if (cfg.agents() > 0 && backend.agentIds().isEmpty()) {
+                log.println("chaos: the " + backend.name() + " backend cannot run agents; this run has none (--agents 0)");
+            }
+            backend.startAgents();
             Workload workload = new Workload(backend, history, http, cfg.seed());
             workload.setup(60_000);
             Nemesis nemesis = new Nemesis(backend, history, http, cfg.seed(), cfg.nemeses());
@@ -116,6 +120,7 @@ public final class Runner {
             String noLeader = null;
             long healedAt = System.currentTimeMillis();
             Map<String, Integer> free = new TreeMap<>();
+            OnAgents onAgents = new OnAgents(Map.of(), Map.of());
             try {
                 leader = awaitLeader(backend, http, 120_000);
                 Set<String> interrupted = new HashSet<>();
@@ -125,6 +130,7 @@ public final class Runner {
                 healedAt = workload.heal(60_000, interrupted);
                 leader = awaitLeader(backend, http, 60_000);
                 awaitNoInterrupted(backend, http, leader, healedAt + LIVENESS_BOUND_MILLIS);
+                if (!backend.agentIds().isEmpty()) onAgents = awaitRunningOnAgents(backend, http, leader, healedAt + LIVENESS_BOUND_MILLIS);
                 free = freeCards(backend, http);
             } catch (Exception e) {
                 noLeader = "no leader (or it stopped answering) after heal: " + e;
@@ -151,11 +157,19 @@ public final class Runner {
             put(checks, LinearizabilityChecker.check(ops));
             put(checks, ConvergenceChecker.check(status, waited));
             put(checks, EventSequenceChecker.check(events));
-            put(checks, AgentAttemptsChecker.checkLines(Map.of(), System.currentTimeMillis()).put("note",
-                    "no agents in this scenario (the server's agent gateway is not wired yet); checked on synthetic logs in the unit tests"));
+            Map<String, List<String>> attempts = AgentAttemptsChecker.read(attemptsLogs(backend));
+            if (backend.agentIds().isEmpty()) {
+                put(checks, AgentAttemptsChecker.checkLines(Map.of(), System.currentTimeMillis()).put("note",
+                        "no agents in this run (--agents 0): nothing ran; the checker is tested on synthetic logs in the unit tests"));
+            } else {
+                put(checks, AgentAttemptsChecker.checkLines(attempts, System.currentTimeMillis()));
+            }
             CheckResult live = leader != null && events.containsKey(leader)
                     ? LivenessChecker.check(events.get(leader), healedAt, LIVENESS_BOUND_MILLIS, free)
                     : new CheckResult(LivenessChecker.NAME).error(noLeader != null ? noLeader : "the leader did not serve its events after heal");
+            if (!backend.agentIds().isEmpty() && noLeader == null) {
+                LivenessChecker.checkAgents(live, onAgents.holding(), onAgents.running(), LIVENESS_BOUND_MILLIS);
+            }
             put(checks, live);
             put(checks, AttemptFencingChecker.check(events));
             put(checks, DiskFullChecker.check(ops));
@@ -168,6 +182,7 @@ public final class Runner {
             verdict.put("profile", cfg.profile());
             verdict.put("timeSeconds", cfg.timeSeconds());
             verdict.put("replicas", cfg.replicas());
+            verdict.put("agents", backend.agentIds().size());
             if (cfg.injectBug() != null) verdict.put("injectBug", cfg.injectBug());
             ArrayNode nem2 = verdict.putArray("nemeses");
             cfg.nemeses().forEach(nem2::add);
@@ -201,8 +216,8 @@ public final class Runner {
     private Backend backend(Path work, List<String> props) throws Exception {
         boolean disks = cfg.nemeses().contains("disk-stall") || cfg.nemeses().contains("disk-full");
         return switch (cfg.backend()) {
-            case "local" -> new LocalBackend(work, cfg.replicas(), props, disks);
-            case "containers" -> new ContainerBackend(work, cfg.replicas(), props, disks);
+            case "local" -> new LocalBackend(work, cfg.replicas(), props, disks, cfg.agents());
+            case "containers" -> new ContainerBackend(work, cfg.replicas(), props, disks, cfg.agents());
             case "netns" -> new NetnsBackend(work, cfg.replicas(), props, disks);
             default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers, netns)");
         };
@@ -248,6 +263,50 @@ public final class Runner {
         while (System.currentTimeMillis() < untilMs) {
             Http.Reply r = http.get(b.httpAddress(leader), "/v1/jobs?state=INTERRUPTED&limit=10000");
             if (r.ok() && r.body().path("jobs").isEmpty()) return;
+            Thread.sleep(500);
+        }
+    }
+
+    private static Map<String, Path> attemptsLogs(Backend b) {
+        Map<String, Path> out = new TreeMap<>();
+        for (String n : b.agentIds()) out.put(n, b.attemptsLog(n));
+        return out;
+    }
+
+    /** Jobs that hold cards (PLACED, RUNNING, RESTARTING) -> their current attempt, from one replica's linearizable read. */
+    static Map<String, Long> holdingJobs(Backend b, Http http, String leader) {
+        Http.Reply r = http.get(b.httpAddress(leader), "/v1/jobs?limit=10000");
+        if (!r.ok()) return null;
+        Map<String, Long> out = new TreeMap<>();
+        for (JsonNode j : r.body().path("jobs")) {
+            String st = j.path("state").asText();
+            if (st.equals("PLACED") || st.equals("RUNNING") || st.equals("RESTARTING")) out.put(j.path("jobId").asText(), j.path("attempt").asLong());
+        }
+        return out;
+    }
+
+    /** The last look of {@link #awaitRunningOnAgents}: jobs holding cards (job -> attempt) and attempts running on agents. */
+    record OnAgents(Map<String, Long> holding, Map<String, Set<Long>> running) {
+    }
+
+    /**
+     * Waits (until {@code untilMs}) for every job that holds cards to run its current attempt on some agent, as the
+     * agents' attempts.log shows; returns the last look, which the liveness checker judges.
+     */
+    private static OnAgents awaitRunningOnAgents(Backend b, Http http, String leader, long untilMs) throws Exception {
+        OnAgents last = new OnAgents(Map.of(), Map.of());
+        while (true) {
+            Map<String, Long> h = holdingJobs(b, http, leader);
+            if (h != null) {
+                Map<String, Set<Long>> running = AgentAttemptsChecker.runningAttempts(AgentAttemptsChecker.read(attemptsLogs(b)));
+                last = new OnAgents(h, running);
+                boolean all = true;
+                for (Map.Entry<String, Long> e : h.entrySet()) {
+                    if (!running.getOrDefault(e.getKey(), Set.of()).contains(e.getValue())) all = false;
+                }
+                if (all) return last;
+            }
+            if (System.currentTimeMillis() > untilMs) return last;
             Thread.sleep(500);
         }
     }

@@ -88,7 +88,7 @@ public final class ServerMain {
         Gauge.builder("cardinal.applied.index", replica, r -> r.stateMachine().appliedIndex()).register(metrics);
         Gauge.builder("cardinal.leader", replica, r -> r.controller().ready() ? 1 : 0).register(metrics);
         Api api = new Api(replica, config, metrics, metrics::scrape);
-        AgentGateway gateway = new AgentGateway(replica, api::members, metrics, config.heartbeatTtlMillis);
+        AgentGateway gateway = new AgentGateway(replica, api::members, metrics, config.heartbeatTtlMillis, config.lostNodeHoldMillis);
         api.attachGateway(gateway);
         replica.stateMachine().addListener(gateway);
         String agentAddress = config.self().agentAddress;

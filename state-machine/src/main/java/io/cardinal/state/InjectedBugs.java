@@ -12,7 +12,8 @@ public final class InjectedBugs {
     public static final String PROPERTY = "cardinal.injectBug";
     /** Every name a main-code hook checks (chaos-tests keeps the catalogue of which checker must catch which). */
     public static final List<String> NAMES = List.of("ack-before-commit", "skip-double-allocation-check", "reuse-attempt",
-            "lose-event-seq", "nondeterministic-apply", "stale-read", "never-restart");
+            "lose-event-seq", "nondeterministic-apply", "stale-read", "never-restart",
+            "assign-without-hold");
 
     private static final String ACTIVE = System.getProperty(PROPERTY, "");
 

@@ -26,11 +26,42 @@ public final class AgentAttemptsChecker {
     }
 
     public static CheckResult check(Map<String, Path> logsByAgent, long endMs) throws IOException {
+        return checkLines(read(logsByAgent), endMs);
+    }
+
+    /** Reads every agent's attempts.log (a missing file is an agent that never started a worker). */
+    public static Map<String, List<String>> read(Map<String, Path> logsByAgent) throws IOException {
         Map<String, List<String>> lines = new TreeMap<>();
         for (Map.Entry<String, Path> e : logsByAgent.entrySet()) {
             lines.put(e.getKey(), Files.exists(e.getValue()) ? Files.readAllLines(e.getValue(), StandardCharsets.UTF_8) : List.of());
         }
-        return checkLines(lines, endMs);
+        return lines;
+    }
+
+    /**
+     * Per job, the attempts with a worker still running (a START with no STOP) on some agent. Torn or malformed lines
+     * are skipped here; {@link #checkLines} reports them.
+     */
+    public static Map<String, java.util.Set<Long>> runningAttempts(Map<String, List<String>> linesByAgent) {
+        Map<String, java.util.Set<Long>> out = new TreeMap<>();
+        for (List<String> lines : linesByAgent.values()) {
+            Map<String, String[]> open = new HashMap<>();
+            for (String line : lines) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length != 6) continue;
+                String key = f[2] + " " + f[3] + " " + f[4] + " " + f[5];
+                if (f[1].equals("START")) open.put(key, f);
+                else if (f[1].equals("STOP")) open.remove(key);
+            }
+            for (String[] f : open.values()) {
+                try {
+                    out.computeIfAbsent(f[2], k -> new java.util.TreeSet<>()).add(Long.parseLong(f[3]));
+                } catch (NumberFormatException e) {
+                    // malformed: reported by checkLines
+                }
+            }
+        }
+        return out;
     }
 
     public static CheckResult checkLines(Map<String, List<String>> linesByAgent, long endMs) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checker 7: after heal, every interrupted job runs again within the bound. A job whose last lifecycle event is an
@@ -51,5 +52,26 @@ public final class LivenessChecker {
         }
         return r.put("interruptedJobs", interrupted.size()).put("stillWaiting", waiting).put("maxRestartAfterHealMs", maxRestartMs)
                 .put("boundMillis", boundMillis);
+    }
+
+    /**
+     * With real agents, a job the servers say holds cards must also run there: every job of {@code holdingAttempts}
+     * (job -> current attempt, for jobs PLACED, RUNNING or RESTARTING once the bound has passed) needs a worker of that
+     * attempt still running on some agent ({@code runningOnAgents}, from the agents' attempts.log). A job that the
+     * servers think runs but no agent runs (an Assign that was never re-sent or was refused, a crashed agent's
+     * workers reported as stopped on purpose) is a liveness violation the event log alone cannot show.
+     */
+    public static CheckResult checkAgents(CheckResult r, Map<String, Long> holdingAttempts, Map<String, Set<Long>> runningOnAgents,
+                                          long boundMillis) {
+        long missing = 0;
+        for (Map.Entry<String, Long> e : holdingAttempts.entrySet()) {
+            Set<Long> running = runningOnAgents.getOrDefault(e.getKey(), Set.of());
+            if (!running.contains(e.getValue())) {
+                missing++;
+                r.error("job " + e.getKey() + " holds cards at attempt " + e.getValue() + " but no agent runs a worker of that attempt "
+                        + boundMillis + " ms after heal (running attempts on agents: " + running + ")");
+            }
+        }
+        return r.put("jobsHoldingCards", holdingAttempts.size()).put("holdingButNotOnAgents", missing);
     }
 }

@@ -18,6 +18,10 @@ public interface Backend extends AutoCloseable {
     String SHAPE = "shape";
     /** Each replica's data dir on its own small filesystem (a loop-mounted ext4 image): {@link #stallDisk}, {@link #fillDisk}. */
     String DISK = "disk";
+    /** Runs real node agents (cardinal-agent processes) connected to the replicas' agent gateways. */
+    String AGENTS = "agents";
+    /** Can cut one agent off from every replica ({@link #isolateAgent}). */
+    String AGENT_NETWORK = "agent-network";
 
     String name();
 
@@ -67,7 +71,7 @@ public interface Backend extends AutoCloseable {
         return null;
     }
 
-    /** Removes every network fault (rules and shaping) on every replica. */
+    /** Removes every network fault (rules and shaping) on every replica, and on every agent. */
     default void healNetwork() throws Exception {
     }
 
@@ -87,6 +91,48 @@ public interface Backend extends AutoCloseable {
      */
     default String healDisks() throws Exception {
         return null;
+    }
+
+    // ---- node agents (empty unless the backend was built with agents) ----------------------------------------
+
+    /** Node ids of the agents (sn1-n1, sn1-n2, sn2-n1, ...), empty when the run has no agents. */
+    default List<String> agentIds() {
+        return List.of();
+    }
+
+    /** Cards each agent reports. */
+    default int cardsPerAgent() {
+        return 8;
+    }
+
+    /** Starts every agent (once the replicas have a leader); each registers its node through the gateway. */
+    default void startAgents() throws Exception {
+        if (!agentIds().isEmpty()) throw new UnsupportedOperationException(name() + " backend cannot run agents");
+    }
+
+    /** (Re)starts one agent with its data dir kept (so it finds the workers its predecessor left running). */
+    default void startAgent(String nodeId) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no agents");
+    }
+
+    /** SIGKILL of the agent daemon only: its workers keep running, orphaned, as after a real daemon crash. */
+    default void kill9Agent(String nodeId) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no agents");
+    }
+
+    default boolean agentRunning(String nodeId) {
+        return false;
+    }
+
+    /** Drops every packet between the agent and every replica, both ways; {@link #healNetwork()} undoes it. */
+    default void isolateAgent(String nodeId) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend cannot cut an agent off from the replicas: "
+                + "its agents share one network stack with them (use --backend containers)");
+    }
+
+    /** The agent's attempts.log ({@code <epochMillis> START|STOP <job> <attempt> <rank> <pid>}) as seen from here. */
+    default Path attemptsLog(String nodeId) {
+        throw new UnsupportedOperationException(name() + " backend has no agents");
     }
 
     /** Copies each replica's log into {@code dir}. */

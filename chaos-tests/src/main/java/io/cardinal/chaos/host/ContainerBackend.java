@@ -35,16 +35,24 @@ import java.util.TreeSet;
  * read-only. Partitions and packet loss are iptables rules inside the containers (NET_ADMIN); pause is the cgroup
  * freezer; kill -9 is SIGKILL to the container's init (the JVM). Ryuk must be off (TESTCONTAINERS_RYUK_DISABLED=true):
  * {@link #close()} removes the containers and the network.
+ *
+ * <p>With agents, each node agent is a container of its own too (own IP, NET_ADMIN, tini as init so that orphaned
+ * workers are reaped). Its main process only keeps the container up; the agent daemon is started in it with
+ * {@code docker exec}, so that a kill -9 of the daemon leaves its workers running, as a real daemon crash does.
  */
 public final class ContainerBackend implements Backend {
     public static final String IMAGE = "cardinal-chaos-base:1";
     static final int RAFT_PORT = 7000;
     static final int HTTP_PORT = 8000;
+    static final int AGENT_GATEWAY_PORT = 9000;
+    static final int AGENT_PEER_PORT = 7100;
 
     private final Path dir;
     private final List<String> jvmProps;
     private final Map<String, String> ips = new LinkedHashMap<>();
     private final Map<String, GenericContainer<?>> containers = new LinkedHashMap<>();
+    /** Agent node id -> IP; the agents' containers live in {@link #containers} under "agent-" + node id. */
+    private final Map<String, String> agentIps = new LinkedHashMap<>();
     private final DockerClient docker;
     private Network network;
     /** Non-null when disk faults are on: each data dir is its own loop-mounted filesystem (bind-mounted with /host). */
@@ -54,8 +62,15 @@ public final class ContainerBackend implements Backend {
         this(dir, replicas, jvmProps, false);
     }
 
-    /** {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}). */
     public ContainerBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults) throws IOException {
+        this(dir, replicas, jvmProps, diskFaults, 0);
+    }
+
+    /**
+     * {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}).
+     * {@code agents}: node agents to run, each in a container of its own (0: none).
+     */
+    public ContainerBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults, int agents) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
         if (diskFaults) {
@@ -67,15 +82,26 @@ public final class ContainerBackend implements Backend {
         ensureImage(docker);
         int subnet = 1 + new Random().nextInt(200);
         for (int i = 1; i <= replicas; i++) ips.put("n" + i, "10.77." + subnet + "." + (10 + i));
+        for (int i = 0; i < agents; i++) agentIps.put(ServerConfigs.agentNodeId(i), "10.77." + subnet + "." + (100 + i));
         Map<String, List<String>> peers = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : ips.entrySet()) {
-            peers.put(e.getKey(), List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
+            peers.put(e.getKey(), agents > 0
+                    ? List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT, e.getValue() + ":" + AGENT_GATEWAY_PORT)
+                    : List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
         }
         for (String id : ips.keySet()) {
             Files.createDirectories(dir.resolve(id));
             Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, "/host/data", peers));
             // Docker binds recursively (rbind): the loop mount under the work dir is visible as /host/data.
             if (disks != null) disks.create(id, dir.resolve(id).resolve("data"));
+        }
+        List<String> gateways = new ArrayList<>();
+        for (String ip : ips.values()) gateways.add(ip + ":" + AGENT_GATEWAY_PORT);
+        for (Map.Entry<String, String> a : agentIps.entrySet()) {
+            Path d = agentDir(a.getKey());
+            Files.createDirectories(d);
+            Files.writeString(d.resolve("agent.yaml"), ServerConfigs.agentYaml(a.getKey(), ServerConfigs.supernodeOf(a.getKey()),
+                    cardsPerAgent(), gateways, "/host/data", a.getValue() + ":" + AGENT_PEER_PORT, null));
         }
         String name = "cardinal-chaos-" + ProcessHandle.current().pid() + "-" + subnet;
         String cidr = "10.77." + subnet + ".0/24";
@@ -118,7 +144,10 @@ public final class ContainerBackend implements Backend {
 
     @Override
     public Set<String> capabilities() {
-        return disks != null ? Set.of(KILL, PAUSE, NETWORK, SHAPE, DISK) : Set.of(KILL, PAUSE, NETWORK, SHAPE);
+        Set<String> caps = new java.util.HashSet<>(Set.of(KILL, PAUSE, NETWORK, SHAPE));
+        if (disks != null) caps.add(DISK);
+        if (!agentIps.isEmpty()) caps.addAll(List.of(AGENTS, AGENT_NETWORK));
+        return Set.copyOf(caps);
     }
 
     @Override
@@ -147,13 +176,19 @@ public final class ContainerBackend implements Backend {
         for (String f : ServerConfigs.JVM_FLAGS) cmd.append(' ').append(f);
         for (String p : jvmProps) cmd.append(' ').append(p);
         cmd.append(" -cp '").append(cp).append("' io.cardinal.server.ServerMain --config /host/server.yaml >> /host/server.log 2>&1");
+        return container(id, ips.get(id), dir.resolve(id), cmd.toString(), false, 640L << 20);
+    }
+
+    /** A host on the run's network: its own IP, the host's /usr (JDK) and classpath read-only, {@code work} at /host. */
+    private GenericContainer<?> container(String id, String ip, Path work, String shellCommand, boolean init, long memoryBytes) {
+        String cp = serverClasspath();
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(IMAGE))
                 .withNetwork(network)
                 .withNetworkAliases(id)
                 .withFileSystemBind("/usr", "/usr", BindMode.READ_ONLY)
                 .withFileSystemBind("/etc/alternatives", "/etc/alternatives", BindMode.READ_ONLY)
-                .withFileSystemBind(dir.resolve(id).toAbsolutePath().toString(), "/host", BindMode.READ_WRITE)
-                .withCommand("/bin/sh", "-c", cmd.toString())
+                .withFileSystemBind(work.toAbsolutePath().toString(), "/host", BindMode.READ_WRITE)
+                .withCommand("/bin/sh", "-c", shellCommand)
                 .waitingFor(new AbstractWaitStrategy() {
                     @Override
                     protected void waitUntilReady() {
@@ -161,10 +196,10 @@ public final class ContainerBackend implements Backend {
                     }
                 })
                 .withCreateContainerCmdModifier(cc -> {
-                    cc.withName("cardinal-chaos-" + ProcessHandle.current().pid() + "-" + id + "-" + ips.get(id).replace('.', '-'));
+                    cc.withName("cardinal-chaos-" + ProcessHandle.current().pid() + "-" + id + "-" + ip.replace('.', '-'));
                     cc.withHostName(id);
-                    cc.withIpv4Address(ips.get(id));
-                    cc.getHostConfig().withCapAdd(Capability.NET_ADMIN).withMemory(640L << 20);
+                    cc.withIpv4Address(ip);
+                    cc.getHostConfig().withCapAdd(Capability.NET_ADMIN).withMemory(memoryBytes).withInit(init);
                 });
         // Debian's JDK keeps its conf (java.security...) under /etc/java-N-openjdk, linked from java.home/conf.
         Path jdkEtc = Path.of("/etc/java-" + Runtime.version().feature() + "-openjdk");
@@ -306,6 +341,11 @@ public final class ContainerBackend implements Backend {
             // a restarted container has a fresh network namespace, without the qdisc: then del fails, harmlessly
             if (shaped.remove(id)) containers.get(id).execInContainer("tc", "qdisc", "del", "dev", "eth0", "root");
         }
+        for (String n : agentIds()) {
+            if (!containers.containsKey("agent-" + n)) continue;
+            exec("agent-" + n, "iptables", "-F", "INPUT");
+            exec("agent-" + n, "iptables", "-F", "OUTPUT");
+        }
     }
 
     @Override
@@ -333,6 +373,91 @@ public final class ContainerBackend implements Backend {
         if (r.getExitCode() != 0) throw new IllegalStateException(id + ": " + String.join(" ", cmd) + " failed: " + r.getStderr());
     }
 
+    // ---- agents -----------------------------------------------------------------------------------------------
+
+    private Path agentDir(String nodeId) {
+        return dir.resolve("agents").resolve(nodeId);
+    }
+
+    @Override
+    public List<String> agentIds() {
+        return new ArrayList<>(agentIps.keySet());
+    }
+
+    @Override
+    public void startAgents() throws Exception {
+        for (String n : agentIds()) {
+            if (containers.containsKey("agent-" + n)) continue;
+            // The main process only keeps the host up. It is tini (docker.io's docker-init, from the host's /usr: Docker's
+            // own --init cannot mount into this image's read-only /sbin) so that the workers a crashed daemon leaves are
+            // reaped when the restarted agent kills them.
+            String keeper = Files.isExecutable(Path.of("/usr/bin/tini")) ? "exec /usr/bin/tini -s -- sleep infinity" : "exec sleep infinity";
+            GenericContainer<?> c = container("agent-" + n, agentIps.get(n), agentDir(n), keeper, false, 512L << 20);
+            c.start();
+            containers.put("agent-" + n, c);
+            startAgent(n);
+        }
+    }
+
+    @Override
+    public void startAgent(String nodeId) throws Exception {
+        if (agentRunning(nodeId)) return;
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        StringBuilder cmd = new StringBuilder("echo $$ > /host/agent.pid; exec ").append(javaBin);
+        for (String f : ServerConfigs.AGENT_JVM_FLAGS) cmd.append(' ').append(f);
+        for (String f : io.cardinal.chaos.harness.LocalAgents.OPENS) cmd.append(' ').append(f);
+        cmd.append(" -cp '").append(serverClasspath()).append("' io.cardinal.agent.AgentMain --config /host/agent.yaml >> /host/agent.log 2>&1");
+        String cid = containers.get("agent-" + nodeId).getContainerId();
+        Files.deleteIfExists(agentDir(nodeId).resolve("agent.pid"));
+        String exec = docker.execCreateCmd(cid).withCmd("/bin/sh", "-c", cmd.toString()).exec().getId();
+        docker.execStartCmd(exec).withDetach(true).exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<>()).awaitCompletion(10,
+                java.util.concurrent.TimeUnit.SECONDS);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!Files.exists(agentDir(nodeId).resolve("agent.pid"))) {
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("agent " + nodeId + " did not start (no agent.pid)");
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public void kill9Agent(String nodeId) throws Exception {
+        GenericContainer<?> c = containers.get("agent-" + nodeId);
+        if (c == null || !agentRunning(nodeId)) return;
+        c.execInContainer("/bin/sh", "-c", "kill -9 $(cat /host/agent.pid)");
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (agentRunning(nodeId)) {
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("agent " + nodeId + " did not die");
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public boolean agentRunning(String nodeId) {
+        GenericContainer<?> c = containers.get("agent-" + nodeId);
+        if (c == null) return false;
+        try {
+            // A pid file and a live process with it that is the agent JVM (not a recycled pid).
+            return c.execInContainer("/bin/sh", "-c", "p=$(cat /host/agent.pid 2>/dev/null) && grep -q AgentMain /proc/$p/cmdline")
+                    .getExitCode() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void isolateAgent(String nodeId) throws Exception {
+        String a = "agent-" + nodeId;
+        for (String ip : ips.values()) {
+            exec(a, "iptables", "-A", "INPUT", "-s", ip, "-j", "DROP");
+            exec(a, "iptables", "-A", "OUTPUT", "-d", ip, "-j", "DROP");
+        }
+    }
+
+    @Override
+    public Path attemptsLog(String nodeId) {
+        return agentDir(nodeId).resolve("data").resolve("attempts.log");
+    }
+
     @Override
     public void collectLogs(Path out) throws IOException {
         Files.createDirectories(out);
@@ -340,14 +465,19 @@ public final class ContainerBackend implements Backend {
             Path log = dir.resolve(id).resolve("server.log");
             if (Files.exists(log)) Files.copy(log, out.resolve(id + ".log"), StandardCopyOption.REPLACE_EXISTING);
         }
+        for (String n : agentIds()) {
+            Path log = agentDir(n).resolve("agent.log");
+            if (Files.exists(log)) Files.copy(log, out.resolve("agent-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
+            if (Files.exists(attemptsLog(n))) Files.copy(attemptsLog(n), out.resolve("attempts-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     @Override
     public void close() {
-        for (String id : ids()) {
+        for (String id : new ArrayList<>(containers.keySet())) {
             GenericContainer<?> c = containers.get(id);
             if (c == null) continue;
-            resume(id);
+            if (ips.containsKey(id)) resume(id);
             try {
                 docker.removeContainerCmd(c.getContainerId()).withForce(true).withRemoveVolumes(true).exec();
             } catch (RuntimeException e) {

@@ -1,5 +1,8 @@
 package io.cardinal.chaos.host;
 
+import io.cardinal.chaos.harness.LocalAgents;
+import io.cardinal.chaos.harness.LocalCluster;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -15,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Replicas as plain processes on loopback (one JVM each, own data dir): kill -9 and SIGSTOP/SIGCONT only, since all
  * share one network stack. Fast, for developing the workload and checkers and for the bug-injection tests.
+ * With agents, each node is a real cardinal-agent process on loopback ({@link LocalAgents}); agents can crash but
+ * cannot be partitioned (one network stack).
  */
 public final class LocalBackend implements Backend {
     private final Path dir;
@@ -23,13 +28,22 @@ public final class LocalBackend implements Backend {
     private final Map<String, Process> processes = new LinkedHashMap<>();
     /** Non-null when disk faults are on: each data dir is its own loop-mounted filesystem. */
     private final LoopDisks disks;
+    private final List<String> agentIds = new ArrayList<>();
+    private LocalAgents agents;
 
     public LocalBackend(Path dir, int replicas, List<String> jvmProps) throws IOException {
         this(dir, replicas, jvmProps, false);
     }
 
-    /** {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}). */
     public LocalBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults) throws IOException {
+        this(dir, replicas, jvmProps, diskFaults, 0);
+    }
+
+    /**
+     * {@code diskFaults}: put each replica's data dir on its own small filesystem (needs root; see {@link LoopDisks}).
+     * {@code agents}: node agents to run (0: none; the workload then registers nodes by hand).
+     */
+    public LocalBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults, int agents) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
         if (diskFaults) {
@@ -37,10 +51,15 @@ public final class LocalBackend implements Backend {
             if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
         }
         this.disks = diskFaults ? new LoopDisks() : null;
-        for (int i = 1; i <= replicas; i++) ports.put("n" + i, new int[]{freePort(), freePort()});
+        for (int i = 1; i <= replicas; i++) {
+            ports.put("n" + i, agents > 0 ? new int[]{freePort(), freePort(), LocalCluster.freePort()} : new int[]{freePort(), freePort()});
+        }
+        for (int i = 0; i < agents; i++) agentIds.add(ServerConfigs.agentNodeId(i));
         Map<String, List<String>> peers = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : ports.entrySet()) {
-            peers.put(e.getKey(), List.of("127.0.0.1:" + e.getValue()[0], "127.0.0.1:" + e.getValue()[1]));
+            List<String> addrs = new ArrayList<>();
+            for (int p : e.getValue()) addrs.add("127.0.0.1:" + p);
+            peers.put(e.getKey(), addrs);
         }
         for (String id : ports.keySet()) {
             Files.createDirectories(dir.resolve(id));
@@ -56,7 +75,10 @@ public final class LocalBackend implements Backend {
 
     @Override
     public Set<String> capabilities() {
-        return disks != null ? Set.of(KILL, PAUSE, DISK) : Set.of(KILL, PAUSE);
+        Set<String> caps = new java.util.HashSet<>(Set.of(KILL, PAUSE));
+        if (disks != null) caps.add(DISK);
+        if (!agentIds.isEmpty()) caps.add(AGENTS);
+        return Set.copyOf(caps);
     }
 
     @Override
@@ -148,16 +170,56 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
+    public List<String> agentIds() {
+        return List.copyOf(agentIds);
+    }
+
+    @Override
+    public synchronized void startAgents() throws IOException {
+        if (agentIds.isEmpty() || agents != null) return;
+        List<String> gateways = new ArrayList<>();
+        for (int[] p : ports.values()) gateways.add("127.0.0.1:" + p[2]);
+        agents = new LocalAgents(dir.resolve("agents"), gateways, "");
+        for (String n : agentIds) agents.add(n, ServerConfigs.supernodeOf(n), cardsPerAgent());
+    }
+
+    @Override
+    public synchronized void startAgent(String nodeId) throws IOException {
+        if (!agents.alive(nodeId)) agents.start(nodeId);
+    }
+
+    @Override
+    public synchronized void kill9Agent(String nodeId) throws InterruptedException {
+        agents.kill9(nodeId);
+    }
+
+    @Override
+    public synchronized boolean agentRunning(String nodeId) {
+        return agents != null && agents.alive(nodeId);
+    }
+
+    @Override
+    public Path attemptsLog(String nodeId) {
+        return dir.resolve("agents").resolve(nodeId).resolve("data").resolve("attempts.log");
+    }
+
+    @Override
     public void collectLogs(Path out) throws IOException {
         Files.createDirectories(out);
         for (String id : ids()) {
             Path log = dir.resolve(id).resolve("server.log");
             if (Files.exists(log)) Files.copy(log, out.resolve(id + ".log"), StandardCopyOption.REPLACE_EXISTING);
         }
+        for (String n : agentIds) {
+            Path log = dir.resolve("agents").resolve(n).resolve("agent.log");
+            if (Files.exists(log)) Files.copy(log, out.resolve("agent-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
+            if (Files.exists(attemptsLog(n))) Files.copy(attemptsLog(n), out.resolve("attempts-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     @Override
     public synchronized void close() {
+        if (agents != null) agents.close(); // every agent and every worker, orphans of killed agents included
         for (Process p : processes.values()) {
             ProcessHandle.of(p.pid()).ifPresent(h -> {
                 try {

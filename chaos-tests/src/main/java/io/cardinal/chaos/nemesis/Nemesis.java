@@ -27,9 +27,11 @@ public final class Nemesis {
     /** Every fault, by name; which ones a backend can run depends on its capabilities. */
     public static final List<String> ALL = List.of("kill-leader", "kill-random", "kill-majority", "pause-leader", "pause-random",
             "pause-followers", "kill-leader-while-isolated", "partition-halves", "partition-leader", "partition-bridge",
-            "partition-one-way", "loss", "slow-link", "clock-skew", "disk-stall", "disk-full");
+            "partition-one-way", "loss", "slow-link", "clock-skew", "disk-stall", "disk-full", "agent-crash", "agent-partition");
     public static final List<String> NEEDS_NETWORK = List.of("partition-halves", "partition-leader", "partition-bridge",
             "partition-one-way", "loss");
+    /** Faults on node agents: they need a run with agents ({@code --agents N}). */
+    public static final List<String> NEEDS_AGENTS = List.of("agent-crash", "agent-partition");
     /** Fault -> the backend capability it needs (faults not listed need only kill/pause, or the server's test hooks). */
     static final Map<String, String> NEEDS = needs();
     /** disk-full leaves this much free: below the servers' default minFreeDiskMiB (64), so the leader must refuse writes. */
@@ -44,6 +46,7 @@ public final class Nemesis {
     private final List<String> faults;
     private final Set<String> paused = new HashSet<>();
     private final Set<String> killed = new HashSet<>();
+    private final Set<String> crashedAgents = new HashSet<>();
     private final List<Long> leaderKillsMs = Collections.synchronizedList(new ArrayList<>());
     private final Set<String> skewed = new HashSet<>();
     /** (killed id, ms just before the kill was sent, ms when the backend confirmed it dead) */
@@ -72,6 +75,9 @@ public final class Nemesis {
         m.put("slow-link", Backend.SHAPE);
         m.put("disk-stall", Backend.DISK);
         m.put("disk-full", Backend.DISK);
+        m.put("agent-crash", Backend.AGENTS);
+        // Cutting an agent off from the replicas needs the agent to have an address of its own.
+        m.put("agent-partition", Backend.AGENT_NETWORK);
         return Map.copyOf(m);
     }
 
@@ -84,6 +90,9 @@ public final class Nemesis {
             case Backend.NETWORK -> "a backend where each host has its own address (containers, netns)";
             case Backend.SHAPE -> "a backend that can shape a host's own interface with tc (containers, netns; netem latency is not in this kernel, so this is an htb rate limit)";
             case Backend.DISK -> "a backend with each data dir on its own loop-mounted filesystem and blkio cgroups (local, containers or netns, as root)";
+            case Backend.AGENTS -> "node agents in the run (--agents N with N > 0)";
+            case Backend.AGENT_NETWORK -> "node agents (--agents N) each on its own address, to cut one off from the replicas "
+                    + "(containers; on local, agents and replicas share loopback)";
             default -> need;
         };
         return "nemesis " + fault + " needs " + what + "; backend " + backendName + " has " + new java.util.TreeSet<>(caps);
@@ -309,6 +318,21 @@ public final class Nemesis {
                             + r.status() + " " + r.body();
                 }
             }
+            case "agent-crash" -> {
+                // The daemon dies (SIGKILL), its workers keep running orphaned; it comes back with the same data dir
+                // after the hold and must fence them. A hold past the server's heartbeat TTL also makes the node lost.
+                List<String> agents = backend.agentIds();
+                String t = agents.get(rnd.nextInt(agents.size()));
+                backend.kill9Agent(t);
+                crashedAgents.add(t);
+                targets.add(t);
+            }
+            case "agent-partition" -> {
+                List<String> agents = backend.agentIds();
+                String t = agents.get(rnd.nextInt(agents.size()));
+                backend.isolateAgent(t);
+                targets.add(t);
+            }
             default -> throw new IllegalArgumentException(fault);
         }
         sleepUntil(until);
@@ -360,7 +384,10 @@ public final class Nemesis {
         paused.remove(id);
     }
 
-    /** Heals every fault: resumes paused replicas, removes network rules and shaping, disk throttles and ballast, clock offsets, restarts killed replicas. */
+    /**
+     * Heals every fault: resumes paused replicas, removes network rules and shaping (agents' too), disk throttles and
+     * ballast, clock offsets, restarts killed replicas and crashed agents.
+     */
     public void healAll() throws Exception {
         for (String id : List.copyOf(paused)) resume(id);
         backend.healNetwork();
@@ -374,6 +401,10 @@ public final class Nemesis {
         for (String id : new LinkedHashSet<>(killed)) {
             backend.start(id);
             killed.remove(id);
+        }
+        for (String n : new LinkedHashSet<>(crashedAgents)) {
+            backend.startAgent(n);
+            crashedAgents.remove(n);
         }
     }
 

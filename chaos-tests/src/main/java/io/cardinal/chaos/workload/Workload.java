@@ -19,9 +19,16 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Concurrent clients that submit, cancel, fail and heal cards, drain and uncordon nodes, and read jobs, each
  * request through a random replica. Every request is one operation of the history (ok / fail / info).
+ * Without agents the nodes are registered by hand and jobs never run anywhere; with agents, the agents register
+ * their nodes and each job's rank is a real worker process that runs until it is stopped ({@link #AGENT_WORKER}).
  */
 public final class Workload {
     public static final int NODES = 4;
+    /**
+     * The worker of a job on real agents: the cheapest real process that runs until it is stopped, so that no job ends
+     * by itself (the linearizability model assumes only a cancel ends a job) and SIGTERM ends it at once.
+     */
+    public static final String AGENT_WORKER = "[\"/bin/sleep\",\"1000000\"]";
     public static final int CARDS_PER_NODE = 8;
     /** Jobs restart this many times at most; high so that no job fails for want of budget during a run. */
     static final int MAX_RESTARTS = 1000;
@@ -37,21 +44,43 @@ public final class Workload {
     final Set<String> failedCards = ConcurrentHashMap.newKeySet();
     final Set<String> drained = ConcurrentHashMap.newKeySet();
     private volatile boolean stop;
+    /** The nodes clients fail cards on and drain: the agents' nodes, or the hand-registered ones. */
+    private final List<String> nodes = new ArrayList<>();
+    private final boolean agents;
 
     public Workload(Backend backend, History history, Http http, long seed) {
         this.backend = backend;
         this.history = history;
         this.http = http;
         this.seed = seed;
+        this.agents = !backend.agentIds().isEmpty();
+        if (agents) nodes.addAll(backend.agentIds());
+        else for (int n = 0; n < NODES; n++) nodes.add(nodeId(n));
+    }
+
+    public List<String> nodes() {
+        return List.copyOf(nodes);
     }
 
     public static String nodeId(int n) {
         return "sn" + (1 + n / 2) + "-n" + (1 + n % 2);
     }
 
-    /** Registers the nodes (2 supernodes x 2 nodes x 8 cards), retrying for at most {@code timeoutMillis}. */
+    /**
+     * Registers the nodes (2 supernodes x 2 nodes x 8 cards), retrying for at most {@code timeoutMillis}; with agents,
+     * waits (as long) until every agent has registered its node and is online.
+     */
     public void setup(long timeoutMillis) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
+        if (agents) {
+            Set<String> online = Set.of();
+            while (System.currentTimeMillis() < deadline) {
+                online = onlineAgentNodes();
+                if (online.containsAll(nodes)) return;
+                Thread.sleep(300);
+            }
+            throw new IllegalStateException("agents " + nodes + " did not all register within " + timeoutMillis + " ms (online: " + online + ")");
+        }
         for (int n = 0; n < NODES; n++) {
             String body = "{\"nodeId\":\"" + nodeId(n) + "\",\"supernodeId\":\"sn" + (1 + n / 2) + "\",\"cardCount\":"
                     + CARDS_PER_NODE + ",\"cardModel\":\"H100\"}";
@@ -64,6 +93,20 @@ public final class Workload {
             }
             if (!ok) throw new IllegalStateException("could not register node " + nodeId(n) + " within " + timeoutMillis + " ms");
         }
+    }
+
+    /** Nodes that some replica reports online with an agent address (a stale read; used only to wait). */
+    Set<String> onlineAgentNodes() {
+        Set<String> out = new java.util.TreeSet<>();
+        for (String id : backend.ids()) {
+            Http.Reply r = http.get(backend.httpAddress(id), "/v1/nodes?stale=true");
+            if (!r.ok()) continue;
+            for (JsonNode n : r.body().path("nodes")) {
+                if (n.path("online").asBoolean() && !n.path("agentAddress").asText().isEmpty()) out.add(n.path("nodeId").asText());
+            }
+            return out;
+        }
+        return out;
     }
 
     public void stop() {
@@ -91,7 +134,7 @@ public final class Workload {
             } else if (dice < 77) {
                 cancel(process, replica, jobIds.get(rnd.nextInt(jobIds.size())), rnd);
             } else if (dice < 85) {
-                failCard(process, replica, nodeId(rnd.nextInt(NODES)), rnd.nextInt(CARDS_PER_NODE), false);
+                failCard(process, replica, nodes.get(rnd.nextInt(nodes.size())), rnd.nextInt(CARDS_PER_NODE), false);
             } else if (dice < 94) {
                 List<String> failed = new ArrayList<>(failedCards);
                 if (!failed.isEmpty()) {
@@ -99,7 +142,7 @@ public final class Workload {
                     failCard(process, replica, c[0], Integer.parseInt(c[1]), true);
                 }
             } else if (dice < 97) {
-                if (drained.isEmpty()) drain(process, replica, nodeId(rnd.nextInt(NODES)));
+                if (drained.isEmpty()) drain(process, replica, nodes.get(rnd.nextInt(nodes.size())));
             } else {
                 for (String n : drained) uncordon(process, replica, n);
             }
@@ -117,7 +160,7 @@ public final class Workload {
         boolean impossible = rnd.nextInt(50) == 0;
         int cards = impossible ? 64 : 1 << rnd.nextInt(3);
         String spec = "{\"name\":\"w" + k + "\",\"tenant\":\"t" + (k % 2) + "\",\"tasks\":1,\"cardsPerTask\":" + cards
-                + ",\"command\":[\"true\"],\"restart\":{\"maxRestarts\":" + MAX_RESTARTS + ",\"backoffSeconds\":0}}";
+                + ",\"command\":" + (agents ? AGENT_WORKER : "[\"true\"]") + ",\"restart\":{\"maxRestarts\":" + MAX_RESTARTS + ",\"backoffSeconds\":0}}";
         ObjectNode args = Http.JSON.createObjectNode().put("key", key).put("cards", cards);
         // An unknown outcome is retried with the same key (at most twice): a retry must never make a second job.
         for (int attempt = 0; attempt < 3 && !stop; attempt++) {
@@ -221,8 +264,7 @@ public final class Workload {
                 if (failedCards.contains(c)) Thread.sleep(200);
             }
         }
-        for (int n = 0; n < NODES; n++) {
-            String node = nodeId(n);
+        for (String node : nodes) {
             for (int i = 0; i < 20 && System.currentTimeMillis() < deadline; i++) {
                 Op op = call("final", "uncordon", ids.get(rnd.nextInt(ids.size())), "/v1/nodes/" + node + "/uncordon", "{}", null,
                         Http.JSON.createObjectNode().put("nodeId", node));

@@ -56,4 +56,26 @@ class AgentAttemptsCheckerTest {
         CheckResult r = AgentAttemptsChecker.check(Map.of("a1", dir.resolve("a1.log")), 2000);
         assertFalse(r.valid());
     }
+
+    @Test
+    void runningAttemptsAreStartsWithoutStops() {
+        Map<String, List<String>> logs = Map.of(
+                "a1", List.of("1000 START j-1 1 0 100", "2000 STOP j-1 1 0 100", "2100 START j-2 3 0 300", "torn"),
+                "a2", List.of("2500 START j-1 2 0 200"));
+        Map<String, java.util.Set<Long>> running = AgentAttemptsChecker.runningAttempts(logs);
+        assertEquals(Map.of("j-1", java.util.Set.of(2L), "j-2", java.util.Set.of(3L)), running);
+    }
+
+    @Test
+    void jobHoldingCardsWithoutAWorkerOnAnyAgentFailsLiveness() {
+        Map<String, java.util.Set<Long>> running = Map.of("j-1", java.util.Set.of(2L));
+        CheckResult ok = LivenessChecker.checkAgents(new CheckResult(LivenessChecker.NAME), Map.of("j-1", 2L), running, 1000);
+        assertTrue(ok.valid(), ok.toString());
+        // The servers say attempt 3 runs (e.g. a restart whose Assign the agent refused); the agents still run 2.
+        CheckResult stale = LivenessChecker.checkAgents(new CheckResult(LivenessChecker.NAME), Map.of("j-1", 3L), running, 1000);
+        assertFalse(stale.valid());
+        CheckResult none = LivenessChecker.checkAgents(new CheckResult(LivenessChecker.NAME), Map.of("j-9", 1L), running, 1000);
+        assertFalse(none.valid());
+        assertTrue(none.json().path("errors").get(0).asText().contains("j-9"), none.toString());
+    }
 }

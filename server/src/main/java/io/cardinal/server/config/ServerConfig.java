@@ -30,6 +30,11 @@ public final class ServerConfig {
     @JsonProperty(required = true) public List<Peer> peers;
     public long snapshotEveryEntries = 10_000;
     public long heartbeatTtlMillis = 3_000;
+    /**
+     * After a node is declared lost, restarts of its jobs elsewhere wait until it is heard again or this long after it
+     * was last heard: its agent may be cut off or crashed with workers still running (0: do not wait).
+     */
+    public long lostNodeHoldMillis = 0;
     public long minFreeDiskMiB = 64;
     public int electionTimeoutMinMillis = 500;
     public int electionTimeoutMaxMillis = 1_000;
@@ -80,6 +85,7 @@ public final class ServerConfig {
         if (!ids.contains(id)) throw new ConfigException(file + ": id: \"" + id + "\" is not one of the peers " + ids);
         if (snapshotEveryEntries < 1) throw new ConfigException(file + ": snapshotEveryEntries: must be >= 1");
         if (heartbeatTtlMillis < 100) throw new ConfigException(file + ": heartbeatTtlMillis: must be >= 100");
+        if (lostNodeHoldMillis < 0) throw new ConfigException(file + ": lostNodeHoldMillis: must be >= 0");
         if (minFreeDiskMiB < 0) throw new ConfigException(file + ": minFreeDiskMiB: must be >= 0");
         if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
             throw new ConfigException(file + ": electionTimeoutMinMillis/electionTimeoutMaxMillis: need 50 <= min < max");

@@ -89,6 +89,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final Supplier<List<Member>> members;
     private final MeterRegistry metrics;
     private final long ttlMillis;
+    private final long lostNodeHoldMillis;
     private final ScheduledExecutorService gateway = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-gateway");
         t.setDaemon(true);
@@ -115,6 +116,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final Map<String, Map<String, Set<String>>> liveWorkers = new HashMap<>();
     /** Assigns held back until no node may still run an older attempt of the job (no two attempts at once). */
     private final List<Held> heldAssigns = new ArrayList<>();
+    /** When this leader last heard each node's heartbeat (for {@link #lostNodeHoldMillis}). */
+    private final Map<String, Long> lastHeardMillis = new HashMap<>();
 
     private record Held(String nodeId, Assign assign) {
     }
@@ -142,10 +145,19 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     }
 
     public AgentGateway(Replica replica, Supplier<List<Member>> members, MeterRegistry metrics, long ttlMillis) {
+        this(replica, members, metrics, ttlMillis, 0);
+    }
+
+    /**
+     * @param lostNodeHoldMillis how long after a lost node was last heard its older attempts may still run (see
+     *                           docs/server-config.md); 0: a lost node runs nothing
+     */
+    public AgentGateway(Replica replica, Supplier<List<Member>> members, MeterRegistry metrics, long ttlMillis, long lostNodeHoldMillis) {
         this.replica = replica;
         this.members = members;
         this.metrics = metrics;
         this.ttlMillis = ttlMillis;
+        this.lostNodeHoldMillis = lostNodeHoldMillis;
         this.detector = new FailureDetector(ttlMillis);
     }
 
@@ -321,6 +333,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         if (!s.registered) return;
         long now = io.cardinal.state.WallClock.nowMillis();
         detector.alive(s.nodeId, now);
+        lastHeardMillis.put(s.nodeId, now);
         s.send(AgentFrame.newBuilder().setAck(Ack.newBuilder().setHeartbeatSequence(hb.getSequence())).build());
         Map<String, Set<String>> live = new HashMap<>();
         for (TaskStatus t : hb.getTasksList()) {
@@ -509,6 +522,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
      * is never heard from is declared lost after the TTL, which takes it out of the count).
      */
     private String olderAttemptMayRun(String jobId, long attempt) {
+        if (io.cardinal.state.InjectedBugs.on("assign-without-hold")) return null; // TEST ONLY: the chaos agent-attempts checker must catch it
         List<String> online = new ArrayList<>();
         replica.stateMachine().read(st -> {
             for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
@@ -522,6 +536,18 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             }
             for (String w : live.getOrDefault(jobId, Set.of())) {
                 if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
+            }
+        }
+        // A node declared lost may still run what it last reported: its agent may be cut off from us, or crashed with
+        // its workers left running until it comes back and kills them. Wait until it is heard again (its heartbeats
+        // then say what runs) or the hold has passed since it was last heard.
+        long now = System.currentTimeMillis();
+        for (Map.Entry<String, Map<String, Set<String>>> e : liveWorkers.entrySet()) {
+            if (online.contains(e.getKey())) continue;
+            Long heard = lastHeardMillis.get(e.getKey());
+            if (heard == null || now - heard >= lostNodeHoldMillis) continue;
+            for (String w : e.getValue().getOrDefault(jobId, Set.of())) {
+                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return e.getKey();
             }
         }
         return null;
@@ -616,6 +642,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 });
                 detector.becameLeader(online, now);
                 liveWorkers.clear();
+                lastHeardMillis.clear();
                 heldAssigns.clear();
                 LOG.info("failure detector armed for {} nodes (grace {} ms)", online.size(), ttlMillis);
             }

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The chaos suite's ci profile on backend A (Docker containers via Testcontainers, one IP per replica): every
  * nemesis it supports here, a seeded schedule, and every checker must pass. Skipped with a message when no Docker engine answers
- * (.ci/run installs and starts one). Seed: -Dcardinal.seed; duration: -Dcardinal.chaos.seconds (default 150).
+ * (.ci/run installs and starts one). Seed: -Dcardinal.seed; duration: -Dcardinal.chaos.seconds (default 150); node
+ * agents (each its own container; their crash and partition nemeses join the schedule): -Dcardinal.chaos.agents (4).
  */
 class ChaosCiProfileTest {
     @Test
@@ -26,8 +27,9 @@ class ChaosCiProfileTest {
         long seconds = Long.getLong("cardinal.chaos.seconds", 150);
         Path out = Path.of("target", "chaos-ci", Long.toString(seed)).toAbsolutePath();
         // every nemesis backend A can run here (the disk ones need root and loop mounts: see LoopDisks)
+        int agents = Integer.getInteger("cardinal.chaos.agents", 4);
         RunConfig cfg = new RunConfig("containers", "ci", seconds, seed, out, null, 3,
-                Nemesis.supported(ChaosMain.capabilities("containers")), 4);
+                Nemesis.supported(ChaosMain.capabilities("containers", agents)), 4, agents);
         System.out.println("ChaosCiProfileTest seed=" + seed + "; reproduce: " + cfg.reproduceCommand());
         ObjectNode verdict = new Runner(cfg, System.out).run();
         assertTrue(verdict.path("valid").asBoolean(), "chaos ci profile INVALID (seed " + seed + "), see " + out

@@ -15,15 +15,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Proof that the chaos checkers bite: with a test-only bug injected into the servers (-Dcardinal.injectBug), a short
  * run on the local backend must end invalid, and the checker the catalogue names must be among the failing ones.
+ * (assign-without-hold runs 4 real agents and crashes them: agent-attempts must see two attempts of a job at once.)
  */
 class ChaosInjectedBugsTest {
     @ParameterizedTest
-    @ValueSource(strings = {"skip-double-allocation-check", "reuse-attempt", "lose-event-seq"})
+    @ValueSource(strings = {"skip-double-allocation-check", "reuse-attempt", "lose-event-seq", "assign-without-hold"})
     void injectedBugIsCaughtByItsChecker(String bug) throws Exception {
         long seed = Long.getLong("cardinal.seed", 42);
         Bugs.Bug b = Bugs.ALL.get(bug);
         Path out = Path.of("target", "chaos-bugs", bug).toAbsolutePath();
-        RunConfig cfg = new RunConfig("local", "ci", 20, seed, out, bug, 3, b.nemeses(), 4);
+        RunConfig cfg = new RunConfig("local", "ci", 20, seed, out, bug, 3, b.nemeses(), b.clients(), b.agents());
         ObjectNode verdict = new Runner(cfg, System.out).run();
         assertFalse(verdict.path("valid").asBoolean(), bug + " was not caught (seed " + seed + "): " + verdict.toPrettyString());
         assertFalse(verdict.path("checkers").path(b.checker()).path("valid").asBoolean(true),
