@@ -33,6 +33,20 @@ class NemesisRefusalTest {
         assertFalse(Nemesis.supported(CONTAINERS).contains("disk-stall"));
         Set<String> withDisk = new java.util.HashSet<>(CONTAINERS);
         withDisk.add(Backend.DISK);
+        assertFalse(Nemesis.supported(withDisk).contains("agent-crash"));
+        withDisk.add(Backend.AGENTS);
+        withDisk.add(Backend.AGENT_NETWORK);
         assertTrue(Nemesis.supported(withDisk).containsAll(Nemesis.ALL));
+    }
+
+    @Test
+    void agentFaultsNeedAgentsAndAgentPartitionsAnAddressPerAgent() {
+        Set<String> localAgents = new java.util.HashSet<>(LOCAL);
+        localAgents.add(Backend.AGENTS);
+        assertNull(Nemesis.refusal("agent-crash", "local", localAgents));
+        String partition = Nemesis.refusal("agent-partition", "local", localAgents);
+        assertTrue(partition != null && partition.contains("loopback"), partition);
+        String noAgents = Nemesis.refusal("agent-crash", "containers", CONTAINERS);
+        assertTrue(noAgents != null && noAgents.contains("--agents"), noAgents);
     }
 }
