@@ -659,7 +659,12 @@ public final class Agent implements AutoCloseable {
       t.state = TaskState.TASK_STATE_RUNNING;
       t.shardSource = restored.source();
       t.step = a.getRestoreStep();
-      p.onExit().thenAccept(done -> onState("exit", () -> exited(jobId, attempt, rank, done)));
+      p.onExit().thenAccept(done -> {
+        // Stamped here, on the reaper thread: the state thread may run exited() a while later (after other work),
+        // and the STOP line must not claim the worker lived on while the server already restarted it elsewhere.
+        long exitedAtMillis = System.currentTimeMillis();
+        onState("exit", () -> exited(jobId, attempt, rank, done, exitedAtMillis));
+      });
       emit(Report.newBuilder().setType(ReportType.TASK_STARTED).setTaskStarted(TaskStarted.newBuilder()
           .setJobId(jobId).setAttempt(attempt).setRank(rank).setPid(p.pid()).setRestoreStep(a.getRestoreStep())
           .setShardSource(restored.source()).setDetail("shardSource=" + restored.source() + " ("
@@ -675,7 +680,7 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  private void exited(String jobId, long attempt, int rank, Process p) {
+  private void exited(String jobId, long attempt, int rank, Process p, long exitedAtMillis) {
     Job job = jobs.get(jobId);
     Task t = job == null ? null : job.tasks.get(rank);
     if (t == null || t.process != p || t.state != TaskState.TASK_STATE_RUNNING) {
@@ -689,7 +694,7 @@ public final class Agent implements AutoCloseable {
     emit(Report.newBuilder().setType(ReportType.TASK_EXITED).setTaskExited(TaskExited.newBuilder()
         .setJobId(jobId).setAttempt(attempt).setRank(rank).setExitCode(t.exitCode).setLastStep(t.step)
         .setDetail("exited with code " + t.exitCode)));
-    attemptLog.write(AttemptLog.Kind.STOP, jobId, attempt, rank, p.pid());
+    attemptLog.write(AttemptLog.Kind.STOP, jobId, attempt, rank, p.pid(), exitedAtMillis);
   }
 
   /** Kills the given tasks (blocking the state thread until they are gone) and reports each. */

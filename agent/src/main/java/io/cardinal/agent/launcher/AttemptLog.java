@@ -42,8 +42,13 @@ public final class AttemptLog implements AutoCloseable {
     return file;
   }
 
-  public synchronized void write(Kind kind, String jobId, long attempt, int rank, long pid) {
-    String line = System.currentTimeMillis() + " " + kind + " " + jobId + " " + attempt + " " + rank + " " + pid + "\n";
+  public void write(Kind kind, String jobId, long attempt, int rank, long pid) {
+    write(kind, jobId, attempt, rank, pid, System.currentTimeMillis());
+  }
+
+  /** A line stamped {@code atMillis}: when the start or stop happened, which may be before the line is written. */
+  public synchronized void write(Kind kind, String jobId, long attempt, int rank, long pid, long atMillis) {
+    String line = atMillis + " " + kind + " " + jobId + " " + attempt + " " + rank + " " + pid + "\n";
     try {
       out.write(line.getBytes(StandardCharsets.UTF_8));
       out.flush();

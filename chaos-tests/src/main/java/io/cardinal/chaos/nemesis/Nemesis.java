@@ -291,7 +291,11 @@ public final class Nemesis {
             case "clock-skew" -> {
                 // The leader stamps times into commands, so its skew is the interesting one; a follower's matters
                 // once it leads.
-                String t = rnd.nextBoolean() && leader != null ? leader : ids.get(rnd.nextInt(ids.size()));
+                // Only a replica that answers: one restarted after an earlier kill may still be starting (15-40 s
+                // on a loaded host), and its HTTP port would refuse the hook.
+                List<String> up = answering(ids);
+                if (up.isEmpty()) return targets;
+                String t = rnd.nextBoolean() && leader != null && up.contains(leader) ? leader : up.get(rnd.nextInt(up.size()));
                 long offset = (rnd.nextBoolean() ? 1 : -1) * (2_000 + (long) rnd.nextInt(8_001));
                 setClockOffset(t, offset);
                 skewed.add(t);
@@ -349,6 +353,13 @@ public final class Nemesis {
         String r = lastDiskFullReply;
         lastDiskFullReply = null;
         return r;
+    }
+
+    /** The replicas whose HTTP API answers /v1/status now, in id order. */
+    private List<String> answering(List<String> ids) {
+        List<String> up = new ArrayList<>();
+        for (String id : ids) if (http.get(backend.httpAddress(id), "/v1/status").status() == 200) up.add(id);
+        return up;
     }
 
     private boolean leads(String id) {

@@ -6,6 +6,7 @@ import io.cardinal.protocol.v1.Ack;
 import io.cardinal.protocol.v1.AgentFrame;
 import io.cardinal.protocol.v1.CheckpointCommittedNotice;
 import io.cardinal.protocol.v1.Assign;
+import io.cardinal.protocol.v1.RankAssignment;
 import io.cardinal.protocol.v1.CardInfo;
 import io.cardinal.protocol.v1.CardRef;
 import io.cardinal.protocol.v1.Command;
@@ -118,6 +119,14 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final List<Held> heldAssigns = new ArrayList<>();
     /** When this leader last heard each node's heartbeat (for {@link #lostNodeHoldMillis}). */
     private final Map<String, Long> lastHeardMillis = new HashMap<>();
+    /**
+     * node -> job -> "attempt/rank" of Assigns sent that no heartbeat has shown yet -> heartbeats seen since. Until
+     * its heartbeat shows the worker (it is then in liveWorkers) or two heartbeats have come without it (the second was
+     * built after the agent took the Assign), the node counts as maybe running it. Without this a restart decided
+     * between an Assign and the node's next heartbeat went out at once, while the agent was still killing the worker
+     * of the Assign before (a chaos ci run saw 83 ms of two attempts on two agents).
+     */
+    private final Map<String, Map<String, Map<String, Integer>>> unconfirmedAssigns = new HashMap<>();
 
     private record Held(String nodeId, Assign assign) {
     }
@@ -346,6 +355,16 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             }
         }
         liveWorkers.put(s.nodeId, live);
+        Map<String, Map<String, Integer>> pending = unconfirmedAssigns.get(s.nodeId);
+        if (pending != null) {
+            pending.forEach((job, ranks) -> {
+                Set<String> seen = live.getOrDefault(job, Set.of());
+                ranks.replaceAll((key, heartbeats) -> heartbeats + 1);
+                ranks.entrySet().removeIf(e -> seen.contains(e.getKey()) || e.getValue() >= 2);
+            });
+            pending.values().removeIf(Map::isEmpty);
+            if (pending.isEmpty()) unconfirmedAssigns.remove(s.nodeId);
+        }
         releaseHeldAssigns();
         if (hb.getCardsCount() > 0) cardHealthDiffs(s, hb.getCardsList(), "heartbeat");
         reconcileTasks(s, hb.getTasksList());
@@ -408,7 +427,10 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         if (r.getPayloadCase() == Report.PayloadCase.TASK_EXITED) {
             var t = r.getTaskExited();
             Set<String> live = liveWorkers.getOrDefault(s.nodeId, Map.of()).get(t.getJobId());
-            if (live != null && live.remove(t.getAttempt() + "/" + t.getRank())) releaseHeldAssigns();
+            boolean gone = live != null && live.remove(t.getAttempt() + "/" + t.getRank());
+            Map<String, Integer> pending = unconfirmedAssigns.getOrDefault(s.nodeId, Map.of()).get(t.getJobId());
+            gone |= pending != null && pending.remove(t.getAttempt() + "/" + t.getRank()) != null;
+            if (gone) releaseHeldAssigns();
         }
         Command cmd = toCommand(s, r);
         if (cmd == null) {
@@ -537,6 +559,9 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             for (String w : live.getOrDefault(jobId, Set.of())) {
                 if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
             }
+            for (String w : unconfirmedAssigns.getOrDefault(n, Map.of()).getOrDefault(jobId, Map.of()).keySet()) {
+                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
+            }
         }
         // A node declared lost may still run what it last reported: its agent may be cut off from us, or crashed with
         // its workers left running until it comes back and kills them. Wait until it is heard again (its heartbeats
@@ -572,6 +597,9 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
 
     private void send(Session s, Assign a) {
         assignedAtMillis.putIfAbsent(a.getJobId() + "#" + a.getAttempt(), io.cardinal.state.WallClock.nowMillis());
+        Map<String, Integer> pending = unconfirmedAssigns.computeIfAbsent(s.nodeId, k -> new HashMap<>())
+                .computeIfAbsent(a.getJobId(), k -> new HashMap<>());
+        for (RankAssignment r : a.getRanksList()) pending.put(a.getAttempt() + "/" + r.getRank(), 0);
         s.send(AgentFrame.newBuilder().setAssign(a).build());
     }
 
@@ -642,6 +670,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 });
                 detector.becameLeader(online, now);
                 liveWorkers.clear();
+                unconfirmedAssigns.clear();
                 lastHeardMillis.clear();
                 heldAssigns.clear();
                 LOG.info("failure detector armed for {} nodes (grace {} ms)", online.size(), ttlMillis);
@@ -649,6 +678,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             if (!leader && wasLeader) {
                 detector.clear();
                 liveWorkers.clear();
+                unconfirmedAssigns.clear();
                 heldAssigns.clear();
                 for (Session s : new ArrayList<>(sessions.values())) s.channel.close();
                 sessions.clear();

@@ -23,7 +23,8 @@ class ChaosCiProfileTest {
     void ciProfileOnContainersIsValid() throws Exception {
         Assumptions.assumeTrue(ChaosMain.dockerAvailable(),
                 "no Docker engine: skipping the chaos ci profile on backend A (.ci/run installs docker.io and starts dockerd)");
-        long seed = Long.getLong("cardinal.seed", System.nanoTime() & 0xffffffL);
+        // A fixed default keeps the build's gate reproducible; chaos-tests/run-schedules.sh explores other seeds.
+        long seed = Long.getLong("cardinal.seed", 42);
         long seconds = Long.getLong("cardinal.chaos.seconds", 150);
         Path out = Path.of("target", "chaos-ci", Long.toString(seed)).toAbsolutePath();
         // every nemesis backend A can run here (the disk ones need root and loop mounts: see LoopDisks)
