@@ -91,6 +91,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final MeterRegistry metrics;
     private final long ttlMillis;
     private final long lostNodeHoldMillis;
+    /** When this replica last became leader: the hold for lost nodes it never heard runs from then. */
+    private long leaderSinceMillis;
     private final ScheduledExecutorService gateway = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-gateway");
         t.setDaemon(true);
@@ -546,8 +548,11 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private String olderAttemptMayRun(String jobId, long attempt) {
         if (io.cardinal.state.InjectedBugs.on("assign-without-hold")) return null; // TEST ONLY: the chaos agent-attempts checker must catch it
         List<String> online = new ArrayList<>();
+        List<String> offline = new ArrayList<>();
         replica.stateMachine().read(st -> {
-            for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
+            for (NodeRecord n : st.nodes().values()) {
+                if (!n.getAgentAddress().isEmpty()) (n.getOnline() ? online : offline).add(n.getNodeId());
+            }
         });
         for (String n : online) {
             Map<String, Set<String>> live = liveWorkers.get(n);
@@ -574,6 +579,12 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             for (String w : e.getValue().getOrDefault(jobId, Set.of())) {
                 if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return e.getKey();
             }
+        }
+        // A lost node this leader never heard (it went silent before or just after the leader change) may run
+        // anything: hold for lostNodeHoldMillis from the change. A chaos run saw an agent crash 2.5 s after a leader
+        // change, its surviving worker, and the restart started elsewhere 2 s before the restarted agent killed it.
+        if (now - leaderSinceMillis < lostNodeHoldMillis) {
+            for (String n : offline) if (!liveWorkers.containsKey(n)) return n;
         }
         return null;
     }
@@ -669,6 +680,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                     for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
                 });
                 detector.becameLeader(online, now);
+                leaderSinceMillis = now;
                 liveWorkers.clear();
                 unconfirmedAssigns.clear();
                 lastHeardMillis.clear();
