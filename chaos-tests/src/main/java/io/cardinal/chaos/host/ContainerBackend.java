@@ -278,9 +278,24 @@ public final class ContainerBackend implements Backend {
     }
 
     @Override
-    public void pause(String id) {
-        docker.pauseContainerCmd(cid(id)).exec();
+    public void pause(String id) throws InterruptedException {
+        // The cgroup freezer sometimes refuses ("unable to freeze") while a just-restarted container still has
+        // processes exiting; a 25-minute soak saw it 4 times in 166 faults. Retry briefly before giving up.
+        RuntimeException last = null;
+        for (int attempt = 0; attempt < PAUSE_TRIES; attempt++) {
+            try {
+                docker.pauseContainerCmd(cid(id)).exec();
+                return;
+            } catch (RuntimeException e) {
+                last = e;
+                Thread.sleep(PAUSE_RETRY_MILLIS);
+            }
+        }
+        throw last;
     }
+
+    private static final int PAUSE_TRIES = 4;
+    private static final long PAUSE_RETRY_MILLIS = 750;
 
     @Override
     public void resume(String id) {
