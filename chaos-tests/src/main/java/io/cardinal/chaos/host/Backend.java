@@ -140,4 +140,14 @@ public interface Backend extends AutoCloseable {
 
     @Override
     void close();
+
+    /** The "Sent ..." and "backlog ..." lines of {@code tc -s class show} output, joined into one line. */
+    static String htbCounters(String tcOutput) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : tcOutput.split("\n")) {
+            String t = line.trim();
+            if (t.startsWith("Sent") || t.startsWith("backlog")) sb.append(sb.length() > 0 ? " " : "").append(t);
+        }
+        return sb.toString();
+    }
 }

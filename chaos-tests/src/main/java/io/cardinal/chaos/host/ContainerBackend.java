@@ -339,12 +339,7 @@ public final class ContainerBackend implements Backend {
     public String linkStats(String id) throws Exception {
         Container.ExecResult r = containers.get(id).execInContainer("tc", "-s", "class", "show", "dev", "eth0", "classid", "1:10");
         if (r.getExitCode() != 0) return "tc -s failed: " + r.getStderr().trim();
-        StringBuilder sb = new StringBuilder();
-        for (String line : r.getStdout().split("\n")) {
-            String t = line.trim();
-            if (t.startsWith("Sent") || t.startsWith("backlog")) sb.append(sb.length() > 0 ? " " : "").append(t);
-        }
-        return sb.toString();
+        return Backend.htbCounters(r.getStdout());
     }
 
     @Override

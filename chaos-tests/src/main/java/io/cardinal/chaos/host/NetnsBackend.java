@@ -344,12 +344,7 @@ public final class NetnsBackend implements Backend {
         if (tc == null) return null;
         Result r = run(List.of(ip, "netns", "exec", ns(id), tc, "-s", "class", "show", "dev", "eth0", "classid", "1:10"), CMD_TIMEOUT_MILLIS);
         if (r.exit() != 0) return "tc -s failed: " + r.output().trim();
-        StringBuilder sb = new StringBuilder();
-        for (String line : r.output().split("\n")) {
-            String t = line.trim();
-            if (t.startsWith("Sent") || t.startsWith("backlog")) sb.append(sb.length() > 0 ? " " : "").append(t);
-        }
-        return sb.toString();
+        return Backend.htbCounters(r.output());
     }
 
     @Override
