@@ -75,14 +75,24 @@ public interface Backend extends AutoCloseable {
     default void healNetwork() throws Exception {
     }
 
+    /** Each replica's loop-mounted data dir when the backend was built with disk faults, else null. */
+    default LoopDisks disks() {
+        return null;
+    }
+
+    /** The blkio cgroup that holds the replica's processes, for {@link #stallDisk}. */
+    default Path diskCgroup(String id) throws Exception {
+        throw new UnsupportedOperationException(name() + " backend has no disk faults");
+    }
+
     /** Throttles the block I/O of a replica to its data dir's device to about one write a second (a stalled disk). */
     default void stallDisk(String id) throws Exception {
-        throw new UnsupportedOperationException(name() + " backend has no disk faults");
+        requireDisks().throttle(id, diskCgroup(id));
     }
 
     /** Fills a replica's data dir filesystem with a ballast file until only {@code leaveFreeMiB} MiB are free. */
     default void fillDisk(String id, long leaveFreeMiB) throws Exception {
-        throw new UnsupportedOperationException(name() + " backend has no disk faults");
+        requireDisks().fill(id, leaveFreeMiB);
     }
 
     /**
@@ -90,7 +100,12 @@ public interface Backend extends AutoCloseable {
      * back (for the history), or null when there was none.
      */
     default String healDisks() throws Exception {
-        return null;
+        return disks() != null ? disks().heal() : null;
+    }
+
+    private LoopDisks requireDisks() {
+        if (disks() == null) throw new UnsupportedOperationException(name() + " backend has no disk faults");
+        return disks();
     }
 
     // ---- node agents (empty unless the backend was built with agents) ----------------------------------------

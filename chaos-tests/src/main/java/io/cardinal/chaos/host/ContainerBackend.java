@@ -73,11 +73,7 @@ public final class ContainerBackend implements Backend {
     public ContainerBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults, int agents) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
-        if (diskFaults) {
-            String why = LoopDisks.unavailable();
-            if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
-        }
-        this.disks = diskFaults ? new LoopDisks() : null;
+        this.disks = LoopDisks.forFaults(diskFaults);
         this.docker = DockerClientFactory.instance().client();
         ensureImage(docker);
         int subnet = 1 + new Random().nextInt(200);
@@ -359,23 +355,16 @@ public final class ContainerBackend implements Backend {
     }
 
     @Override
-    public void stallDisk(String id) throws Exception {
-        if (disks == null) Backend.super.stallDisk(id);
+    public Path diskCgroup(String id) throws Exception {
         // cgroupfs driver, cgroup v1: each container has its own blkio cgroup under docker/<full id>
         Path cg = LoopDisks.BLKIO.resolve("docker").resolve(cid(id));
         if (!Files.isDirectory(cg)) throw new IllegalStateException("no blkio cgroup " + cg + " for " + id + " (needs Docker's cgroupfs driver on cgroup v1)");
-        disks.throttle(id, cg);
+        return cg;
     }
 
     @Override
-    public void fillDisk(String id, long leaveFreeMiB) throws Exception {
-        if (disks == null) Backend.super.fillDisk(id, leaveFreeMiB);
-        disks.fill(id, leaveFreeMiB);
-    }
-
-    @Override
-    public String healDisks() throws Exception {
-        return disks != null ? disks.heal() : null;
+    public LoopDisks disks() {
+        return disks;
     }
 
     private void exec(String id, String... cmd) throws Exception {

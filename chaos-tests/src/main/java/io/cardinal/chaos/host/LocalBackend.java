@@ -4,7 +4,6 @@ import io.cardinal.chaos.harness.LocalAgents;
 import io.cardinal.chaos.harness.LocalCluster;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -46,13 +45,11 @@ public final class LocalBackend implements Backend {
     public LocalBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults, int agents) throws IOException {
         this.dir = dir;
         this.jvmProps = jvmProps;
-        if (diskFaults) {
-            String why = LoopDisks.unavailable();
-            if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
-        }
-        this.disks = diskFaults ? new LoopDisks() : null;
+        this.disks = LoopDisks.forFaults(diskFaults);
         for (int i = 1; i <= replicas; i++) {
-            ports.put("n" + i, agents > 0 ? new int[]{freePort(), freePort(), LocalCluster.freePort()} : new int[]{freePort(), freePort()});
+            // LocalCluster's ports lie outside the ephemeral range and are never handed out twice.
+            int raft = LocalCluster.freePort(), http = LocalCluster.freePort();
+            ports.put("n" + i, agents > 0 ? new int[]{raft, http, LocalCluster.freePort()} : new int[]{raft, http});
         }
         for (int i = 0; i < agents; i++) agentIds.add(ServerConfigs.agentNodeId(i));
         Map<String, List<String>> peers = new LinkedHashMap<>();
@@ -148,25 +145,18 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
-    public void stallDisk(String id) throws Exception {
-        if (disks == null) Backend.super.stallDisk(id);
+    public Path diskCgroup(String id) throws Exception {
         Process p;
         synchronized (this) {
             p = processes.get(id);
         }
         if (p == null || !p.isAlive()) throw new IllegalStateException("replica " + id + " is not running");
-        disks.throttle(id, LoopDisks.localCgroup(id, p.pid()));
+        return LoopDisks.localCgroup(id, p.pid());
     }
 
     @Override
-    public void fillDisk(String id, long leaveFreeMiB) throws Exception {
-        if (disks == null) Backend.super.fillDisk(id, leaveFreeMiB);
-        disks.fill(id, leaveFreeMiB);
-    }
-
-    @Override
-    public String healDisks() throws Exception {
-        return disks != null ? disks.heal() : null;
+    public LoopDisks disks() {
+        return disks;
     }
 
     @Override
@@ -239,12 +229,5 @@ public final class LocalBackend implements Backend {
         }
         processes.clear();
         if (disks != null) disks.close();
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        }
     }
 }

@@ -50,6 +50,14 @@ public final class LoopDisks implements AutoCloseable {
     }
 
     /** Creates a {@link #IMAGE_MIB} MiB ext4 image beside {@code mount} and mounts it there. */
+    /** Null without disk faults; otherwise a new LoopDisks, or a clear error when this machine cannot have them. */
+    static LoopDisks forFaults(boolean diskFaults) {
+        if (!diskFaults) return null;
+        String why = unavailable();
+        if (why != null) throw new IllegalArgumentException("disk faults are not possible here: " + why);
+        return new LoopDisks();
+    }
+
     public synchronized void create(String id, Path mount) throws IOException {
         Path image = mount.resolveSibling(mount.getFileName() + ".img");
         Files.createDirectories(mount);

@@ -76,11 +76,7 @@ public final class NetnsBackend implements Backend {
         this.ip = tool("ip");
         this.iptables = tool("iptables");
         this.tc = tool("tc");
-        if (diskFaults) {
-            String noDisks = LoopDisks.unavailable();
-            if (noDisks != null) throw new IllegalArgumentException("disk faults are not possible here: " + noDisks);
-        }
-        this.disks = diskFaults ? new LoopDisks() : null;
+        this.disks = LoopDisks.forFaults(diskFaults);
         sweepStale();
         int subnet = freeSubnet(new Random());
         long pid = ProcessHandle.current().pid();
@@ -362,8 +358,7 @@ public final class NetnsBackend implements Backend {
     }
 
     @Override
-    public void stallDisk(String id) throws Exception {
-        if (disks == null) Backend.super.stallDisk(id);
+    public Path diskCgroup(String id) throws Exception {
         Process p;
         synchronized (this) {
             p = processes.get(id);
@@ -371,18 +366,12 @@ public final class NetnsBackend implements Backend {
         if (p == null || !p.isAlive()) throw new IllegalStateException("replica " + id + " is not running");
         Path cg = null;
         for (long pid : pids(id, p)) cg = LoopDisks.localCgroup(id, pid);
-        disks.throttle(id, cg);
+        return cg;
     }
 
     @Override
-    public void fillDisk(String id, long leaveFreeMiB) throws Exception {
-        if (disks == null) Backend.super.fillDisk(id, leaveFreeMiB);
-        disks.fill(id, leaveFreeMiB);
-    }
-
-    @Override
-    public String healDisks() throws Exception {
-        return disks != null ? disks.heal() : null;
+    public LoopDisks disks() {
+        return disks;
     }
 
     @Override
