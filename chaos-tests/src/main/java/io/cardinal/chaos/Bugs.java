@@ -9,14 +9,17 @@ import java.util.Map;
  * {@code io.cardinal.state.InjectedBugs}): which checker must catch each, and the faults that expose it.
  */
 public final class Bugs {
-    /** {@code agents}: node agents the run needs to show the bug (0: none). */
-    public record Bug(String name, String checker, List<String> nemeses, String what, int clients, int agents) {
+    /**
+     * {@code agents}: node agents the run needs to show the bug (0: none). {@code minHoldMillis}: the shortest fault
+     * hold that exposes it (0: the profile's); a run's faults are held at least this long.
+     */
+    public record Bug(String name, String checker, List<String> nemeses, String what, int clients, int agents, long minHoldMillis) {
         Bug(String name, String checker, List<String> nemeses, String what, int clients) {
-            this(name, checker, nemeses, what, clients, 0);
+            this(name, checker, nemeses, what, clients, 0, 0);
         }
 
         Bug(String name, String checker, List<String> nemeses, String what) {
-            this(name, checker, nemeses, what, 4, 0);
+            this(name, checker, nemeses, what, 4);
         }
     }
 
@@ -39,7 +42,9 @@ public final class Bugs {
                 "interrupted jobs are never placed again"));
         add(new Bug("assign-without-hold", "agent-attempts", List.of("agent-crash"),
                 "the gateway sends a restarted job's Assign at once, while a node (a crashed agent's orphans, a lost node) may still run the old attempt",
-                4, 4));
+                // the crashed agent must stay down past the heartbeat TTL (3 s) plus the restart elsewhere, else it
+                // comes back, kills its orphans itself and the overlap never happens
+                4, 4, 7_000));
     }
 
     private static void add(Bug b) {

@@ -43,6 +43,9 @@ import java.util.TreeMap;
 public final class Runner {
     public static final long LIVENESS_BOUND_MILLIS = 20_000;
     static final long CONVERGE_MILLIS = 90_000;
+    /** Each fault is held a seeded time in [MIN, MAX] ms (longer when an injected bug needs it), then healed. */
+    static final long MIN_HOLD_MILLIS = 2_000;
+    static final long MAX_HOLD_MILLIS = 6_000;
 
     private final RunConfig cfg;
     private final PrintStream log;
@@ -104,7 +107,9 @@ public final class Runner {
                 int idx = i;
                 threads.add(start("client-" + i, () -> workload.client(idx, endMs)));
             }
-            Thread nem = start("nemesis", () -> nemesis.run(endMs - 5_000, 2_000, 6_000, 2_000, 5_000));
+            long minHoldMs = Math.max(MIN_HOLD_MILLIS, cfg.injectBug() == null ? 0 : Bugs.ALL.get(cfg.injectBug()).minHoldMillis());
+            long maxHoldMs = Math.max(MAX_HOLD_MILLIS, minHoldMs + 2_000);
+            Thread nem = start("nemesis", () -> nemesis.run(endMs - 5_000, minHoldMs, maxHoldMs, 2_000, 5_000));
             for (Thread t : threads) t.join(cfg.timeSeconds() * 1000 + 60_000);
             nemesis.stop();
             nem.join(30_000);

@@ -325,14 +325,14 @@ public final class Nemesis {
             case "agent-crash" -> {
                 // The daemon dies (SIGKILL), its workers keep running orphaned; it comes back with the same data dir
                 // after the hold and must fence them. A hold past the server's heartbeat TTL also makes the node lost.
-                List<String> agents = backend.agentIds();
+                List<String> agents = busyFirst(backend.agentIds());
                 String t = agents.get(rnd.nextInt(agents.size()));
                 backend.kill9Agent(t);
                 crashedAgents.add(t);
                 targets.add(t);
             }
             case "agent-partition" -> {
-                List<String> agents = backend.agentIds();
+                List<String> agents = busyFirst(backend.agentIds());
                 String t = agents.get(rnd.nextInt(agents.size()));
                 backend.isolateAgent(t);
                 targets.add(t);
@@ -341,6 +341,25 @@ public final class Nemesis {
         }
         sleepUntil(until);
         return targets;
+    }
+
+    /**
+     * The agents whose nodes hold allocated cards (as the first replica that answers /v1/nodes says), else all of
+     * them: a crash or cut-off of an idle agent exercises nothing of the restart and fencing paths.
+     */
+    List<String> busyFirst(List<String> agents) {
+        for (String id : backend.ids()) {
+            Http.Reply r = http.get(backend.httpAddress(id), "/v1/nodes?stale=true");
+            if (!r.ok()) continue;
+            List<String> busy = new ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode n : r.body().path("nodes")) {
+                String node = n.path("nodeId").asText();
+                if (agents.contains(node) && n.path("cardsAllocated").asInt() > 0) busy.add(node);
+            }
+            Collections.sort(busy); // the seeded pick must not depend on the reply's order
+            return busy.isEmpty() ? agents : busy;
+        }
+        return agents;
     }
 
     private volatile String lastDiskFullReply;

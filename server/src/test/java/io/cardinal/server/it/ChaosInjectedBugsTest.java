@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Proof that the chaos checkers bite: with a test-only bug injected into the servers (-Dcardinal.injectBug), a short
  * run on the local backend must end invalid, and the checker the catalogue names must be among the failing ones.
- * (assign-without-hold runs 4 real agents and crashes them: agent-attempts must see two attempts of a job at once.)
+ * (assign-without-hold runs 4 real agents and crashes busy ones past the heartbeat TTL: agent-attempts must see two
+ * attempts of a job at once.)
  */
 class ChaosInjectedBugsTest {
     @ParameterizedTest
@@ -24,7 +25,9 @@ class ChaosInjectedBugsTest {
         long seed = Long.getLong("cardinal.seed", 42);
         Bugs.Bug b = Bugs.ALL.get(bug);
         Path out = Path.of("target", "chaos-bugs", bug).toAbsolutePath();
-        RunConfig cfg = new RunConfig("local", "ci", 20, seed, out, bug, 3, b.nemeses(), b.clients(), b.agents());
+        // room for two faults when the bug needs long ones (a fault takes its hold plus a gap of up to 5 s)
+        long seconds = Math.max(20, 2 * (b.minHoldMillis() + 2_000 + 5_000) / 1000 + 5);
+        RunConfig cfg = new RunConfig("local", "ci", seconds, seed, out, bug, 3, b.nemeses(), b.clients(), b.agents());
         ObjectNode verdict = new Runner(cfg, System.out).run();
         assertFalse(verdict.path("valid").asBoolean(), bug + " was not caught (seed " + seed + "): " + verdict.toPrettyString());
         assertFalse(verdict.path("checkers").path(b.checker()).path("valid").asBoolean(true),
