@@ -39,6 +39,11 @@ public final class ServerConfig {
     public int electionTimeoutMinMillis = 500;
     public int electionTimeoutMaxMillis = 1_000;
     public long readTimeoutMillis = 5_000;
+    /**
+     * How long a write that reaches a replica during an election waits for a ready leader before a 503 (default:
+     * two maximum election timeouts plus the new leader's first commit).
+     */
+    public long leaderWaitMillis = 3_000;
     public long logSegmentSizeKiB = 8192;
     public String placementPolicy = "cardinal";
 
@@ -95,6 +100,7 @@ public final class ServerConfig {
             throw new ConfigException(file + ": placementPolicy: one of " + io.cardinal.allocator.policy.Policies.NAMES + ", got " + placementPolicy);
         }
         if (readTimeoutMillis < 100) throw new ConfigException(file + ": readTimeoutMillis: must be >= 100");
+        if (leaderWaitMillis < 0 || leaderWaitMillis > 60_000) throw new ConfigException(file + ": leaderWaitMillis: must be 0..60000");
     }
 
     private static void checkAddress(Path file, String key, String a) throws ConfigException {

@@ -60,7 +60,6 @@ import java.util.function.Supplier;
  */
 public final class Api {
     private static final Logger LOG = LoggerFactory.getLogger(Api.class);
-    static final String FORWARDED = "X-Cardinal-Forwarded";
     /** A write whose reply takes longer is answered 503 (outcome unknown: retry with the same key). */
     static final long WRITE_TIMEOUT_MILLIS = 15_000;
 
@@ -68,19 +67,16 @@ public final class Api {
     private final ServerConfig config;
     private final MeterRegistry metrics;
     private final Supplier<String> metricsText;
-    /**
-     * Replica-to-replica connects (forwarding to the leader, cluster status) are inside one cluster network: a
-     * connect that takes longer means the peer is gone (a dead host sends no RST), and a client waiting behind the
-     * forward should get its 503 (and try another replica) soon after a leader dies, not after seconds.
-     */
-    static final long PEER_CONNECT_TIMEOUT_MILLIS = 500;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(PEER_CONNECT_TIMEOUT_MILLIS)).build();
+    /** For the cluster status, which asks every replica (forwarding of writes is {@link LeaderForwarder}'s). */
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(LeaderForwarder.PEER_CONNECT_TIMEOUT_MILLIS)).build();
+    private final LeaderForwarder forwarder;
 
     public Api(Replica replica, ServerConfig config, MeterRegistry metrics, Supplier<String> metricsText) {
         this.replica = replica;
         this.config = config;
         this.metrics = metrics;
         this.metricsText = metricsText;
+        this.forwarder = new LeaderForwarder(replica, this::httpAddress, WRITE_TIMEOUT_MILLIS, config.leaderWaitMillis);
     }
 
     private volatile io.cardinal.server.gateway.AgentGateway gateway;
@@ -345,7 +341,7 @@ public final class Api {
 
     private CompletableFuture<Response> write(Request r, Command.Builder cmd, int okStatus) {
         Command c = cmd.build();
-        if (!replica.controller().ready()) return forwardOrRefuse(r);
+        if (!replica.controller().ready()) return forwarder.forward(r, () -> write(r, cmd, okStatus));
         Timer.Sample sample = Timer.start(metrics);
         return replica.submit(c).orTimeout(WRITE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).handle((reply, ex) -> {
             String kind = c.getBodyCase().name().toLowerCase();
@@ -355,7 +351,8 @@ public final class Api {
                         + " ms; the outcome is unknown: retry with the same Idempotency-Key"));
             }
             sample.stop(metrics.timer("cardinal.commands", "kind", kind, "outcome", reply.getOk() ? "ok" : reply.getCode()));
-            if (!reply.getOk() && reply.getCode().equals("not_leader")) return forwardOrRefuse(r);
+            // not_leader: the controller stopped before it ran the command, so it is safe to send on
+            if (!reply.getOk() && reply.getCode().equals("not_leader")) return forwarder.forward(r, () -> write(r, cmd, okStatus));
             return CompletableFuture.completedFuture(replyResponse(reply, okStatus));
         }).thenCompose(f -> f);
     }
@@ -370,45 +367,6 @@ public final class Api {
         if (reply.getEpoch() > 0) o.put("epoch", reply.getEpoch());
         if (!reply.getMessage().isEmpty()) o.put("message", reply.getMessage());
         return Response.json(reply.getDuplicate() ? 200 : okStatus, o);
-    }
-
-    /** Sends the request on to the leader's HTTP address, once; a forwarded request is never forwarded again. */
-    private CompletableFuture<Response> forwardOrRefuse(Request r) {
-        String leader = replica.leaderId();
-        if (!r.header(FORWARDED).isEmpty()) {
-            return done(Response.error("unavailable", "replica " + replica.id() + " is not the leader either (leader: "
-                    + (leader == null ? "unknown" : leader) + "); retry shortly"));
-        }
-        if (leader == null || leader.equals(replica.id())) {
-            return done(Response.error("unavailable", "no leader is ready right now (election in progress, or no majority "
-                    + "of replicas is up); retry shortly"));
-        }
-        String address = httpAddress(leader);
-        if (address == null) return done(Response.error("unavailable", "leader " + leader + " has no known HTTP address"));
-        String query = r.query().isEmpty() ? "" : "?" + encodeQuery(r.query());
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + address + r.path() + query))
-                .timeout(Duration.ofMillis(WRITE_TIMEOUT_MILLIS))
-                .method(r.method(), HttpRequest.BodyPublishers.ofByteArray(r.body()))
-                .header("Content-Type", "application/json").header(FORWARDED, replica.id());
-        for (String h : List.of("Idempotency-Key", "X-Cardinal-Actor")) {
-            if (!r.header(h).isEmpty()) b.header(h, r.header(h));
-        }
-        return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
-                .thenApply(resp -> new Response(resp.statusCode(), resp.headers().firstValue("Content-Type").orElse("application/json"), resp.body()))
-                .exceptionally(e -> Response.error("unavailable", "cannot reach leader " + leader + " at " + address + ": "
-                        + e.getCause() + "; retry shortly"));
-    }
-
-    private static String encodeQuery(Map<String, List<String>> q) {
-        StringBuilder sb = new StringBuilder();
-        for (Map.Entry<String, List<String>> e : q.entrySet()) {
-            for (String v : e.getValue()) {
-                if (sb.length() > 0) sb.append('&');
-                sb.append(java.net.URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)).append('=')
-                        .append(java.net.URLEncoder.encode(v, StandardCharsets.UTF_8));
-            }
-        }
-        return sb.toString();
     }
 
     /** The replicated member list first (it follows membership changes), the config's peers as fallback. */
@@ -518,7 +476,7 @@ public final class Api {
         ObjectNode b = Bodies.object(r.body(), Set.of("action", "id", "raftAddress", "httpAddress", "agentAddress"));
         String action = Bodies.text(b, "action", true);
         String id = Bodies.text(b, "id", true);
-        if (!replica.controller().ready()) return forwardOrRefuse(r);
+        if (!replica.controller().ready()) return forwarder.forward(r, () -> members(r));
         List<Member> current = members();
         List<Member> next = new ArrayList<>();
         Set<String> voting = Set.copyOf(replica.raftPeerIds());
