@@ -29,7 +29,13 @@ import java.util.concurrent.TimeUnit;
 public final class FailoverProber {
     public static final String TENANT = "chaos-probe";
     public static final long CONNECT_TIMEOUT_MILLIS = 300;
-    public static final long REQUEST_TIMEOUT_MILLIS = 1_000;
+    /**
+     * Longer than the server's wait for an election (leaderWaitMillis, 3 s): a replica that gets a write during
+     * the election holds it until the new leader is ready, so a shorter client timeout would cut off the very write
+     * that measures the failover. Every other wait is bounded by the server (a forward to a replaced leader is given
+     * up 100 ms after the change).
+     */
+    public static final long REQUEST_TIMEOUT_MILLIS = 4_000;
     /** A kill after which no write is acknowledged within this bound is reported as unrecovered. */
     public static final long GIVE_UP_MILLIS = 60_000;
     /** Pause between two tries, so a replica that answers 503 at once is not hammered. */
