@@ -29,6 +29,8 @@ import java.util.concurrent.Executors;
  */
 final class AdminServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The same switch as the server's io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY (the agent links only protocol). */
+  static final String TEST_HOOKS_PROPERTY = "cardinal.testHooks";
   private final Agent agent;
   private HttpServer server;
 
@@ -80,6 +82,23 @@ final class AdminServer implements AutoCloseable {
           send(ex, 200, body);
         }
         case "/v1/status" -> send(ex, 200, status());
+        case "/v1/test/drop-server-traffic" -> {
+          // TEST ONLY: a partition from the servers where the test cannot make one (agents on loopback).
+          if (!Boolean.getBoolean(TEST_HOOKS_PROPERTY)) {
+            error(ex, 404, "not_found", "test hooks are off (start the agent with -D" + TEST_HOOKS_PROPERTY + "=true)");
+            return;
+          }
+          String on = q.getOrDefault("on", "");
+          if (!ex.getRequestMethod().equals("POST") || !(on.equals("true") || on.equals("false"))) {
+            error(ex, 400, "invalid", "use POST " + path + "?on=true|false");
+            return;
+          }
+          agent.dropServerTrafficForTest(Boolean.parseBoolean(on));
+          Map<String, Object> body = new LinkedHashMap<>();
+          body.put("nodeId", agent.config().nodeId());
+          body.put("droppingServerTraffic", Boolean.parseBoolean(on));
+          send(ex, 200, body);
+        }
         default -> error(ex, 404, "not_found", "no route " + path + " (POST /v1/fail-card?card=N, "
             + "POST /v1/heal-card?card=N, GET /v1/status)");
       }

@@ -83,6 +83,8 @@ public final class Agent implements AutoCloseable {
   private static final int MAX_JOBS = 1024;
   private static final int MAX_SENDS_PER_SWEEP = 256;
   private static final long SWEEP_INTERVAL_MILLIS = 200;
+  /** How often the state thread checks the lease; part of what {@link Lease#FENCE_MARGIN_MILLIS} covers. */
+  private static final long LEASE_CHECK_INTERVAL_MILLIS = 100;
   private static final int MAX_REPLICATION_TRIES = 10;
   private static final int IO_QUEUE = 1024;
 
@@ -113,6 +115,7 @@ public final class Agent implements AutoCloseable {
   private String discovery;
   private final Map<String, Job> jobs = new LinkedHashMap<>();
   private ServerSession.Link link;
+  private final Lease lease;
   private volatile long epochForHello;
   private volatile Status status;
 
@@ -184,6 +187,7 @@ public final class Agent implements AutoCloseable {
     this.peerClient = new PeerClient(group, config.nodeId(), store, config.connectTimeoutMillis(),
         config.shardTransferTimeoutMillis());
     this.checkpointApi = new CheckpointApi(this::onCheckpointApi);
+    this.lease = new Lease(config.killGraceMillis());
   }
 
   private static java.util.concurrent.ThreadFactory named(String prefix) {
@@ -209,6 +213,8 @@ public final class Agent implements AutoCloseable {
     }
     stateThread.scheduleWithFixedDelay(() -> guarded("sweep", this::sweepOutbox), SWEEP_INTERVAL_MILLIS,
         SWEEP_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+    stateThread.scheduleWithFixedDelay(() -> guarded("lease", this::checkLease), LEASE_CHECK_INTERVAL_MILLIS,
+        LEASE_CHECK_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
     session = new ServerSession(config, group.next(), new SessionListener());
     session.start();
     log.info("agent {} (supernode {}) started: data {}, peer {}, checkpoint API {}, admin {}, servers {}",
@@ -275,6 +281,13 @@ public final class Agent implements AutoCloseable {
 
   public Status status() {
     return status;
+  }
+
+  /** TEST ONLY: see {@link ServerSession#dropTrafficForTest}; the admin endpoint allows it with test hooks on. */
+  public void dropServerTrafficForTest(boolean on) {
+    if (session != null) {
+      session.dropTrafficForTest(on);
+    }
   }
 
   public ServerSession.State sessionState() {
@@ -350,6 +363,15 @@ public final class Agent implements AutoCloseable {
     }
 
     @Override
+    public void onHeartbeatAcked(long sentNanos, ServerSession.Link l) {
+      onState("heartbeat ack", () -> {
+        if (l == link) {
+          lease.acked(sentNanos);
+        }
+      });
+    }
+
+    @Override
     public void onLost(String reason) {
       onState("session lost", () -> {
         link = null;
@@ -379,6 +401,23 @@ public final class Agent implements AutoCloseable {
       writeAtomically(dataDir.resolve("epoch"), Long.toString(epoch));
     }
     link = l;
+    if (w.getLeaseMillis() != lease.leaseMillis()) {
+      lease.setLeaseMillis(w.getLeaseMillis());
+      Lease.Plan plan = lease.plan();
+      if (plan == null) {
+        log.warn("the server grants no node lease (lostNodeHoldMillis 0 or an older server): workers are not fenced "
+            + "when this agent is cut off from the servers");
+      } else {
+        log.info("node lease {} ms: workers are killed {} ms after the newest acked heartbeat was sent ({})",
+            w.getLeaseMillis(), plan.fenceAfterMillis(), plan.graceMillis() > 0
+                ? "SIGTERM, SIGKILL after " + plan.graceMillis() + " ms" : "SIGKILL: the kill grace does not fit");
+        if (plan.fenceAfterMillis() <= config.sessionTimeoutMillis()) {
+          log.warn("node lease {} ms fences workers {} ms after the last ack, within sessionTimeoutMillis {}: a leader "
+              + "pause may kill healthy workers before this agent moves to the new leader", w.getLeaseMillis(),
+              plan.fenceAfterMillis(), config.sessionTimeoutMillis());
+        }
+      }
+    }
     l.send(AgentFrame.newBuilder().setInventory(inventory()).build());
     for (Outbox.Pending p : outbox.pending()) {
       p.lastSentMillis = 0; // resend everything unacked on the new session
@@ -699,6 +738,10 @@ public final class Agent implements AutoCloseable {
 
   /** Kills the given tasks (blocking the state thread until they are gone) and reports each. */
   private void kill(List<Task> tasks, String reason) {
+    kill(tasks, reason, config.killGraceMillis(), true);
+  }
+
+  private void kill(List<Task> tasks, String reason, long graceMillis, boolean killedByAgent) {
     List<Launcher.Victim> victims = new ArrayList<>();
     List<Task> killed = new ArrayList<>();
     String jobOf = null;
@@ -718,15 +761,15 @@ public final class Agent implements AutoCloseable {
     if (victims.isEmpty()) {
       return;
     }
-    launcher.kill(victims, config.killGraceMillis(), reason);
+    launcher.kill(victims, graceMillis, reason);
     for (int i = 0; i < killed.size(); i++) {
       Task t = killed.get(i);
       Launcher.Victim v = victims.get(i);
       t.state = TaskState.TASK_STATE_KILLED;
       t.exitCode = t.process.isAlive() ? -1 : t.process.exitValue();
       emit(Report.newBuilder().setType(ReportType.TASK_EXITED).setTaskExited(TaskExited.newBuilder()
-          .setJobId(v.jobId()).setAttempt(t.attempt).setRank(t.rank).setExitCode(t.exitCode).setKilledByAgent(true)
-          .setLastStep(t.step).setDetail("killed by the agent: " + reason)));
+          .setJobId(v.jobId()).setAttempt(t.attempt).setRank(t.rank).setExitCode(t.exitCode)
+          .setKilledByAgent(killedByAgent).setLastStep(t.step).setDetail("killed by the agent: " + reason)));
     }
     log.info("killed {} worker(s) (last job {}): {}", killed.size(), jobOf, reason);
     publish();
@@ -770,6 +813,54 @@ public final class Agent implements AutoCloseable {
     List<Task> victims = job.tasks.values().stream().filter(t -> t.attempt < f.getMinAttempt()).toList();
     log.info("fence job {}: attempts below {} are void ({})", f.getJobId(), f.getMinAttempt(), f.getReason());
     kill(new ArrayList<>(victims), "fenced: attempts below " + f.getMinAttempt() + " are void: " + f.getReason());
+    publish();
+  }
+
+  // ---- self-fencing ----
+
+  /**
+   * Kills every worker once the lease is about to run out with no newer heartbeat ack: the servers may already have
+   * declared this node lost and may start its jobs' next attempts elsewhere when the lease ends.
+   */
+  private void checkLease() {
+    long nowNanos = System.nanoTime();
+    if (!lease.due(nowNanos)) {
+      return;
+    }
+    lease.fenced();
+    List<Task> live = new ArrayList<>();
+    Map<Task, String> preparing = new LinkedHashMap<>();
+    for (Job j : jobs.values()) {
+      for (Task t : j.tasks.values()) {
+        if (t.state == TaskState.TASK_STATE_RUNNING || t.state == TaskState.TASK_STATE_PREPARING) {
+          live.add(t);
+        }
+        if (t.state == TaskState.TASK_STATE_PREPARING) {
+          preparing.put(t, j.id);
+        }
+      }
+    }
+    if (live.isEmpty()) {
+      return;
+    }
+    Lease.Plan plan = lease.plan();
+    log.warn("SELF-FENCE: no heartbeat ack for {} ms (node lease {} ms): killing all {} worker(s) before the servers "
+        + "may restart their jobs elsewhere", lease.sinceAckMillis(nowNanos), lease.leaseMillis(), live.size());
+    // Any Assign of these attempts that arrives late (a stale session, a slow server) is refused, not run again.
+    for (Job j : jobs.values()) {
+      if (j.live()) {
+        j.fenceFloor = Math.max(j.fenceFloor, j.heldAttempt + 1);
+      }
+    }
+    // Lost ranks, not killed_by_agent: no server told us to stop them, so when it hears these it must restart the
+    // attempt (a server that did not declare the node lost still counts them as running otherwise).
+    String reason = "self-fence: no heartbeat ack for " + lease.sinceAckMillis(nowNanos) + " ms of a "
+        + lease.leaseMillis() + " ms node lease";
+    kill(live, reason, plan.graceMillis(), false);
+    // A rank still restoring its shard is never started now; the server must hear that it is lost too.
+    preparing.forEach((t, jobId) -> emit(Report.newBuilder().setType(ReportType.TASK_EXITED).setTaskExited(
+        TaskExited.newBuilder().setJobId(jobId).setAttempt(t.attempt).setRank(t.rank).setExitCode(-1)
+            .setFailedToStart(true).setDetail("not started: " + reason))));
     publish();
   }
 

@@ -40,6 +40,10 @@ final class FakeGateway implements AutoCloseable {
 
   final AtomicLong epoch = new AtomicLong(1);
   final AtomicBoolean ackReports = new AtomicBoolean(true);
+  /** Off: heartbeats are read but not acked (the agent's lease is not renewed). */
+  final AtomicBoolean ackHeartbeats = new AtomicBoolean(true);
+  /** The node lease sent in every Welcome (0: none). */
+  final AtomicLong leaseMillis = new AtomicLong(0);
   final AtomicReference<Refused> refuse = new AtomicReference<>();
   final AtomicReference<Redirect> redirect = new AtomicReference<>();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -94,11 +98,16 @@ final class FakeGateway implements AutoCloseable {
           } else {
             sessions.put(nodeId, ctx.channel());
             ctx.writeAndFlush(AgentFrame.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s" + connection)
-                .setLeaderId("fake").setNodeEpoch(epoch.get()).setProtocolVersion(Frames.PROTOCOL_VERSION)).build());
+                .setLeaderId("fake").setNodeEpoch(epoch.get()).setProtocolVersion(Frames.PROTOCOL_VERSION)
+                .setLeaseMillis(leaseMillis.get())).build());
           }
         }
-        case HEARTBEAT -> ctx.writeAndFlush(AgentFrame.newBuilder().setAck(Ack.newBuilder()
-            .setHeartbeatSequence(f.getHeartbeat().getSequence())).build());
+        case HEARTBEAT -> {
+          if (ackHeartbeats.get()) {
+            ctx.writeAndFlush(AgentFrame.newBuilder().setAck(Ack.newBuilder()
+                .setHeartbeatSequence(f.getHeartbeat().getSequence())).build());
+          }
+        }
         case REPORT -> {
           if (ackReports.get()) {
             ctx.writeAndFlush(AgentFrame.newBuilder().setAck(Ack.newBuilder()

@@ -42,6 +42,11 @@ public final class ServerSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
   /** Redirects followed in a row without a Welcome before backing off (two servers pointing at each other). */
   private static final int MAX_REDIRECT_HOPS = 5;
+  /**
+   * Heartbeat send times remembered per link, by sequence. An ack older than this many heartbeats is not matched: it
+   * cannot renew the lease by more than a newer ack already did.
+   */
+  private static final int SENT_HEARTBEATS_KEPT = 64;
 
   public enum State { DISCONNECTED, CONNECTING, HELLO_SENT, ESTABLISHED, CLOSED }
 
@@ -52,6 +57,12 @@ public final class ServerSession implements AutoCloseable {
     void onEstablished(Welcome welcome, Link link);
 
     void onFrame(AgentFrame frame, Link link);
+
+    /**
+     * The server acked a heartbeat of this link that was sent at {@code sentNanos} (System.nanoTime, taken before the
+     * frame was written, so it is no later than the server's receive time). Called before the Ack's onFrame.
+     */
+    default void onHeartbeatAcked(long sentNanos, Link link) {}
 
     void onLost(String reason);
 
@@ -81,6 +92,8 @@ public final class ServerSession implements AutoCloseable {
   private volatile String server = "";
   private Channel channel;
   private boolean closed;
+  /** TEST ONLY (-Dcardinal.testHooks=true): drop every frame to and from the servers, as a partition would. */
+  private volatile boolean dropTraffic;
 
   public ServerSession(AgentConfig config, EventLoop loop, Listener listener) {
     if (config.servers().isEmpty()) {
@@ -99,6 +112,18 @@ public final class ServerSession implements AutoCloseable {
 
   public String server() {
     return server;
+  }
+
+  /**
+   * TEST ONLY: while on, frames from the servers are discarded and none are written to them (TCP connects still
+   * succeed), so the servers see this agent fall silent and it sees no acks: an agent-to-server partition on hosts
+   * where none can be made (loopback). The caller checks that test hooks are enabled.
+   */
+  public void dropTrafficForTest(boolean on) {
+    if (dropTraffic != on) {
+      log.warn("TEST HOOK: {} all traffic with the servers", on ? "dropping" : "no longer dropping");
+    }
+    dropTraffic = on;
   }
 
   public void start() {
@@ -173,6 +198,8 @@ public final class ServerSession implements AutoCloseable {
     private String closeReason = "connection closed";
     private ScheduledFuture<?> heartbeats;
     private long heartbeatSeq;
+    private final long[] sentSeqs = new long[SENT_HEARTBEATS_KEPT];
+    private final long[] sentNanos = new long[SENT_HEARTBEATS_KEPT];
 
     Handler(HostPort target) {
       this.target = target;
@@ -187,11 +214,16 @@ public final class ServerSession implements AutoCloseable {
         return;
       }
       state = State.HELLO_SENT;
-      ctx.writeAndFlush(AgentFrame.newBuilder().setHello(listener.hello()).build());
+      if (!dropTraffic) {
+        ctx.writeAndFlush(AgentFrame.newBuilder().setHello(listener.hello()).build());
+      }
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, AgentFrame frame) {
+      if (dropTraffic) {
+        return;
+      }
       switch (frame.getBodyCase()) {
         case WELCOME -> onWelcome(ctx, frame.getWelcome());
         case REDIRECT -> onRedirect(ctx, frame.getRedirect());
@@ -203,6 +235,13 @@ public final class ServerSession implements AutoCloseable {
           if (!established) {
             protocolError(ctx, frame.getBodyCase() + " before Welcome");
             return;
+          }
+          if (frame.hasAck() && frame.getAck().getHeartbeatSequence() > 0) {
+            long seq = frame.getAck().getHeartbeatSequence();
+            int slot = (int) (seq % SENT_HEARTBEATS_KEPT);
+            if (sentSeqs[slot] == seq) {
+              listener.onHeartbeatAcked(sentNanos[slot], this);
+            }
           }
           listener.onFrame(frame, this);
         }
@@ -304,6 +343,9 @@ public final class ServerSession implements AutoCloseable {
       if (c == null || !c.isActive()) {
         return false;
       }
+      if (dropTraffic) {
+        return true; // lost on the way, as in a partition
+      }
       c.writeAndFlush(frame).addListener(f -> {
         if (!f.isSuccess() && c.isActive()) {
           log.warn("sending {} to {} failed: {}", frame.getBodyCase(), target, String.valueOf(f.cause()));
@@ -325,8 +367,14 @@ public final class ServerSession implements AutoCloseable {
           return;
         }
         heartbeats = c.eventLoop().scheduleAtFixedRate(() -> {
-          if (c.isActive()) {
-            c.writeAndFlush(heartbeat.apply(++heartbeatSeq));
+          if (c.isActive() && !dropTraffic) {
+            long seq = ++heartbeatSeq;
+            int slot = (int) (seq % SENT_HEARTBEATS_KEPT);
+            // Stamped before the frame is built and written: the lease counts from a time no later than the
+            // server's receive time.
+            sentSeqs[slot] = seq;
+            sentNanos[slot] = System.nanoTime();
+            c.writeAndFlush(heartbeat.apply(seq));
           }
         }, 0, intervalMillis, TimeUnit.MILLISECONDS);
       });

@@ -31,10 +31,21 @@ public final class ServerConfig {
     public long snapshotEveryEntries = 10_000;
     public long heartbeatTtlMillis = 3_000;
     /**
-     * After a node is declared lost, restarts of its jobs elsewhere wait until it is heard again or this long after it
-     * was last heard: its agent may be cut off or crashed with workers still running (0: do not wait).
+     * Default lease in heartbeat TTLs (12 s at the default TTL). It must outlast a leader failover as the agents see it
+     * (their 5 s session timeout, a reconnect and the first ack) plus their kill grace (2 s) and fence margin (1 s),
+     * or every leader pause would kill healthy workers; 2 x TTL (6 s) would fence agents 3 s after their last ack.
      */
-    public long lostNodeHoldMillis = 0;
+    public static final long DEFAULT_LEASE_TTLS = 4;
+    /** Longest lease accepted: a node's jobs of a truly dead node wait this long before they run elsewhere. */
+    public static final long MAX_LOST_NODE_HOLD_MILLIS = 3_600_000;
+    /**
+     * The node lease. After a node is declared lost, restarts of its jobs elsewhere wait until it is heard again or
+     * this long after it was last heard: its agent may be cut off or crashed with workers still running. Every agent
+     * is told this value in its Welcome and kills its own workers before it runs out without a heartbeat ack, so a
+     * cut-off node's old attempt is gone before the new one starts. Unset: {@link #DEFAULT_LEASE_TTLS} x
+     * heartbeatTtlMillis. 0: no hold and no agent lease (unsafe under partitions).
+     */
+    public Long lostNodeHoldMillis;
     public long minFreeDiskMiB = 64;
     public int electionTimeoutMinMillis = 500;
     public int electionTimeoutMaxMillis = 1_000;
@@ -90,7 +101,13 @@ public final class ServerConfig {
         if (!ids.contains(id)) throw new ConfigException(file + ": id: \"" + id + "\" is not one of the peers " + ids);
         if (snapshotEveryEntries < 1) throw new ConfigException(file + ": snapshotEveryEntries: must be >= 1");
         if (heartbeatTtlMillis < 100) throw new ConfigException(file + ": heartbeatTtlMillis: must be >= 100");
-        if (lostNodeHoldMillis < 0) throw new ConfigException(file + ": lostNodeHoldMillis: must be >= 0");
+        if (lostNodeHoldMillis == null) lostNodeHoldMillis = DEFAULT_LEASE_TTLS * heartbeatTtlMillis;
+        if (lostNodeHoldMillis != 0 && (lostNodeHoldMillis <= heartbeatTtlMillis || lostNodeHoldMillis > MAX_LOST_NODE_HOLD_MILLIS)) {
+            throw new ConfigException(file + ": lostNodeHoldMillis: must be 0 (no lease) or above heartbeatTtlMillis ("
+                    + heartbeatTtlMillis + ") and at most " + MAX_LOST_NODE_HOLD_MILLIS + ", got " + lostNodeHoldMillis
+                    + " (a lease within the TTL would let a node be declared lost and its work restarted while it "
+                    + "still counts itself leased; default: " + DEFAULT_LEASE_TTLS + " x heartbeatTtlMillis)");
+        }
         if (minFreeDiskMiB < 0) throw new ConfigException(file + ": minFreeDiskMiB: must be >= 0");
         if (electionTimeoutMinMillis < 50 || electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
             throw new ConfigException(file + ": electionTimeoutMinMillis/electionTimeoutMaxMillis: need 50 <= min < max");

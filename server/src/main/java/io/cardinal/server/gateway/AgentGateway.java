@@ -91,8 +91,12 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final MeterRegistry metrics;
     private final long ttlMillis;
     private final long lostNodeHoldMillis;
-    /** When this replica last became leader: the hold for lost nodes it never heard runs from then. */
-    private long leaderSinceMillis;
+    /**
+     * When this replica last became leader (System.nanoTime): the hold for lost nodes it never heard runs from then.
+     * The hold is measured on the monotonic clock, as the agents measure their lease: a wall clock that jumps (or the
+     * chaos clock-skew hook) must not shorten it.
+     */
+    private long leaderSinceNanos;
     private final ScheduledExecutorService gateway = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-gateway");
         t.setDaemon(true);
@@ -119,8 +123,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     private final Map<String, Map<String, Set<String>>> liveWorkers = new HashMap<>();
     /** Assigns held back until no node may still run an older attempt of the job (no two attempts at once). */
     private final List<Held> heldAssigns = new ArrayList<>();
-    /** When this leader last heard each node's heartbeat (for {@link #lostNodeHoldMillis}). */
-    private final Map<String, Long> lastHeardMillis = new HashMap<>();
+    /** When this leader last heard each node's heartbeat (System.nanoTime, for {@link #lostNodeHoldMillis}). */
+    private final Map<String, Long> lastHeardNanos = new HashMap<>();
     /**
      * node -> job -> "attempt/rank" of Assigns sent that no heartbeat has shown yet -> heartbeats seen since. Until
      * its heartbeat shows the worker (it is then in liveWorkers) or two heartbeats have come without it (the second was
@@ -182,7 +186,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                     }
                 }).bind(address).sync().channel();
         gateway.scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
-        LOG.info("agent gateway listening on {} (heartbeat TTL {} ms)", address, ttlMillis);
+        LOG.info("agent gateway listening on {} (heartbeat TTL {} ms, node lease {} ms)", address, ttlMillis, lostNodeHoldMillis);
     }
 
     private final class Handler extends SimpleChannelInboundHandler<AgentFrame> {
@@ -287,7 +291,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         }
         s.send(AgentFrame.newBuilder().setWelcome(Welcome.newBuilder().setSessionId(s.id).setLeaderId(replica.id())
                 .setNodeEpoch(s.registered ? s.epoch : s.pendingEpoch).setProtocolVersion(Frames.PROTOCOL_VERSION)
-                .setHeartbeatIntervalMillis(Math.max(100, ttlMillis / 3))).build());
+                .setHeartbeatIntervalMillis(Math.max(100, ttlMillis / 3)).setLeaseMillis(lostNodeHoldMillis)).build());
     }
 
     private void inventory(Session s, Inventory inv) {
@@ -344,7 +348,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         if (!s.registered) return;
         long now = io.cardinal.state.WallClock.nowMillis();
         detector.alive(s.nodeId, now);
-        lastHeardMillis.put(s.nodeId, now);
+        lastHeardNanos.put(s.nodeId, System.nanoTime());
         s.send(AgentFrame.newBuilder().setAck(Ack.newBuilder().setHeartbeatSequence(hb.getSequence())).build());
         Map<String, Set<String>> live = new HashMap<>();
         for (TaskStatus t : hb.getTasksList()) {
@@ -571,11 +575,12 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         // A node declared lost may still run what it last reported: its agent may be cut off from us, or crashed with
         // its workers left running until it comes back and kills them. Wait until it is heard again (its heartbeats
         // then say what runs) or the hold has passed since it was last heard.
-        long now = System.currentTimeMillis();
+        long nowNanos = System.nanoTime();
+        long holdNanos = TimeUnit.MILLISECONDS.toNanos(lostNodeHoldMillis);
         for (Map.Entry<String, Map<String, Set<String>>> e : liveWorkers.entrySet()) {
             if (online.contains(e.getKey())) continue;
-            Long heard = lastHeardMillis.get(e.getKey());
-            if (heard == null || now - heard >= lostNodeHoldMillis) continue;
+            Long heard = lastHeardNanos.get(e.getKey());
+            if (heard == null || nowNanos - heard >= holdNanos) continue;
             for (String w : e.getValue().getOrDefault(jobId, Set.of())) {
                 if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return e.getKey();
             }
@@ -583,7 +588,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         // A lost node this leader never heard (it went silent before or just after the leader change) may run
         // anything: hold for lostNodeHoldMillis from the change. A chaos run saw an agent crash 2.5 s after a leader
         // change, its surviving worker, and the restart started elsewhere 2 s before the restarted agent killed it.
-        if (now - leaderSinceMillis < lostNodeHoldMillis) {
+        if (nowNanos - leaderSinceNanos < holdNanos) {
             for (String n : offline) if (!liveWorkers.containsKey(n)) return n;
         }
         return null;
@@ -680,10 +685,10 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                     for (NodeRecord n : st.nodes().values()) if (n.getOnline() && !n.getAgentAddress().isEmpty()) online.add(n.getNodeId());
                 });
                 detector.becameLeader(online, now);
-                leaderSinceMillis = now;
+                leaderSinceNanos = System.nanoTime();
                 liveWorkers.clear();
                 unconfirmedAssigns.clear();
-                lastHeardMillis.clear();
+                lastHeardNanos.clear();
                 heldAssigns.clear();
                 LOG.info("failure detector armed for {} nodes (grace {} ms)", online.size(), ttlMillis);
             }
