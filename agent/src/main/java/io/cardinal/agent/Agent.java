@@ -363,8 +363,8 @@ public final class Agent implements AutoCloseable {
     }
 
     @Override
-    public void onHeartbeatAcked(long sentNanos, ServerSession.Link l) {
-      onState("heartbeat ack", () -> {
+    public void onServerHeard(long sentNanos, ServerSession.Link l) {
+      onState("server heard us", () -> {
         if (l == link) {
           lease.acked(sentNanos);
         }

@@ -27,7 +27,9 @@ class SelfFenceTest {
     Lease.Plan plan = Lease.plan(LEASE_MILLIS, 2000);
     try (FakeGateway gw = new FakeGateway();
         TestSupport.LogCapture logs = new TestSupport.LogCapture();
-        Agent agent = new Agent(TestSupport.config("n1", "sn1", gw, dir))) {
+        // A session timeout beyond the fence time: the agent stays on its silent session instead of reconnecting (a
+        // Welcome would count as the server hearing it and move the lease).
+        Agent agent = new Agent(TestSupport.config("n1", "sn1", gw, dir).withHeartbeatIntervalMillis(200, 10_000))) {
       gw.leaseMillis.set(LEASE_MILLIS);
       agent.start();
       gw.await(r -> r.frame().hasInventory(), WAIT_MILLIS);

@@ -59,10 +59,11 @@ public final class ServerSession implements AutoCloseable {
     void onFrame(AgentFrame frame, Link link);
 
     /**
-     * The server acked a heartbeat of this link that was sent at {@code sentNanos} (System.nanoTime, taken before the
-     * frame was written, so it is no later than the server's receive time). Called before the Ack's onFrame.
+     * The server answered a frame of this link that was sent at {@code sentNanos} (System.nanoTime, taken before the
+     * frame was written, so it is no later than the server's receive time): a heartbeat's Ack (called before the
+     * Ack's onFrame), or the Welcome to the Hello (called after onEstablished).
      */
-    default void onHeartbeatAcked(long sentNanos, Link link) {}
+    default void onServerHeard(long sentNanos, Link link) {}
 
     void onLost(String reason);
 
@@ -200,6 +201,7 @@ public final class ServerSession implements AutoCloseable {
     private long heartbeatSeq;
     private final long[] sentSeqs = new long[SENT_HEARTBEATS_KEPT];
     private final long[] sentNanos = new long[SENT_HEARTBEATS_KEPT];
+    private long helloSentNanos;
 
     Handler(HostPort target) {
       this.target = target;
@@ -215,6 +217,7 @@ public final class ServerSession implements AutoCloseable {
       }
       state = State.HELLO_SENT;
       if (!dropTraffic) {
+        helloSentNanos = System.nanoTime();
         ctx.writeAndFlush(AgentFrame.newBuilder().setHello(listener.hello()).build());
       }
     }
@@ -240,7 +243,7 @@ public final class ServerSession implements AutoCloseable {
             long seq = frame.getAck().getHeartbeatSequence();
             int slot = (int) (seq % SENT_HEARTBEATS_KEPT);
             if (sentSeqs[slot] == seq) {
-              listener.onHeartbeatAcked(sentNanos[slot], this);
+              listener.onServerHeard(sentNanos[slot], this);
             }
           }
           listener.onFrame(frame, this);
@@ -261,6 +264,7 @@ public final class ServerSession implements AutoCloseable {
       log.info("session {} established with server {} (leader {}, node epoch {})", w.getSessionId(), target,
           w.getLeaderId(), w.getNodeEpoch());
       listener.onEstablished(w, this);
+      listener.onServerHeard(helloSentNanos, this);
     }
 
     private void onRedirect(ChannelHandlerContext ctx, Redirect r) {

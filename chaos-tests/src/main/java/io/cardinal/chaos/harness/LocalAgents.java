@@ -36,8 +36,9 @@ public final class LocalAgents implements AutoCloseable {
             "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED", "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
             "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED", "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED",
             "--add-opens=jdk.unsupported/sun.misc=ALL-UNNAMED", "-Dchronicle.analytics.disable=true");
+    // Test hooks on: these agents only ever run under tests (dropServerTraffic needs them).
     private static final List<String> AGENT_JVM_FLAGS = List.of("-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-XX:-UsePerfData");
+            "-XX:-UsePerfData", "-Dcardinal.testHooks=true");
     private static final List<String> TRAINER_JVM_FLAGS = List.of("-Xmx32m", "-Xss512k", "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-XX:CICompilerCount=1");
 
@@ -222,6 +223,24 @@ public final class LocalAgents implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
+        }
+    }
+
+    /**
+     * TEST HOOK: the agent drops all traffic with the servers while {@code on} (an agent-to-server partition on
+     * loopback, where none can be made with the network). Throws when the agent does not confirm it.
+     */
+    public void dropServerTraffic(String nodeId, boolean on) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodes.get(nodeId).adminPort()
+                    + "/v1/test/drop-server-traffic?on=" + on)).timeout(Duration.ofSeconds(5))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) throw new IllegalStateException("agent " + nodeId + " refused drop-server-traffic: " + r.body());
+        } catch (IOException e) {
+            throw new IllegalStateException("agent " + nodeId + " admin endpoint: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 

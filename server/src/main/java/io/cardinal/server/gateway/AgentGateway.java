@@ -274,6 +274,9 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             old.channel.close();
         }
         s.nodeId = h.getNodeId();
+        // A Hello counts as hearing the node: the agent starts its lease from the Hello's send time when it has had no
+        // heartbeat ack yet, so the hold must run from no earlier than its receipt here.
+        lastHeardNanos.put(s.nodeId, System.nanoTime());
         s.supernodeId = h.getSupernodeId();
         s.tiers = h.getTiersList();
         s.agentAddress = h.getAgentAddress();
@@ -577,12 +580,19 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         // then say what runs) or the hold has passed since it was last heard.
         long nowNanos = System.nanoTime();
         long holdNanos = TimeUnit.MILLISECONDS.toNanos(lostNodeHoldMillis);
-        for (Map.Entry<String, Map<String, Set<String>>> e : liveWorkers.entrySet()) {
-            if (online.contains(e.getKey())) continue;
-            Long heard = lastHeardNanos.get(e.getKey());
+        // An Assign sent after its last heartbeat counts too: the agent may have started it just before it was cut off
+        // (an IT saw the restart 3 s after the cut while the old worker, started 0.7 s before it, still ran).
+        Set<String> lost = new HashSet<>(liveWorkers.keySet());
+        lost.addAll(unconfirmedAssigns.keySet());
+        lost.removeAll(online);
+        for (String n : lost) {
+            Long heard = lastHeardNanos.get(n);
             if (heard == null || nowNanos - heard >= holdNanos) continue;
-            for (String w : e.getValue().getOrDefault(jobId, Set.of())) {
-                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return e.getKey();
+            for (String w : liveWorkers.getOrDefault(n, Map.of()).getOrDefault(jobId, Set.of())) {
+                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
+            }
+            for (String w : unconfirmedAssigns.getOrDefault(n, Map.of()).getOrDefault(jobId, Map.of()).keySet()) {
+                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
             }
         }
         // A lost node this leader never heard (it went silent before or just after the leader change) may run
