@@ -43,9 +43,13 @@ import java.util.TreeMap;
 public final class Runner {
     public static final long LIVENESS_BOUND_MILLIS = 20_000;
     static final long CONVERGE_MILLIS = 90_000;
-    /** Each fault is held a seeded time in [MIN, MAX] ms (longer when an injected bug needs it), then healed. */
-    static final long MIN_HOLD_MILLIS = 2_000;
-    static final long MAX_HOLD_MILLIS = 6_000;
+    /**
+     * Each fault is held a seeded time in [MIN, MAX] ms (longer when an injected bug needs it), then healed.
+     * -Dcardinal.chaos.minHoldMillis / maxHoldMillis override them (agent-partition outlasts the agents' 9 s self-fence
+     * only with longer holds).
+     */
+    static final long MIN_HOLD_MILLIS = Long.getLong("cardinal.chaos.minHoldMillis", 2_000);
+    static final long MAX_HOLD_MILLIS = Long.getLong("cardinal.chaos.maxHoldMillis", 6_000);
 
     private final RunConfig cfg;
     private final PrintStream log;
@@ -106,6 +110,10 @@ public final class Runner {
             for (int i = 0; i < cfg.clients(); i++) {
                 int idx = i;
                 threads.add(start("client-" + i, () -> workload.client(idx, endMs)));
+            }
+            if (MIN_HOLD_MILLIS < 0 || MAX_HOLD_MILLIS < MIN_HOLD_MILLIS) {
+                throw new IllegalArgumentException("-Dcardinal.chaos.minHoldMillis / maxHoldMillis: need 0 <= min <= max, got "
+                        + MIN_HOLD_MILLIS + " and " + MAX_HOLD_MILLIS);
             }
             long minHoldMs = Math.max(MIN_HOLD_MILLIS, cfg.injectBug() == null ? 0 : Bugs.ALL.get(cfg.injectBug()).minHoldMillis());
             long maxHoldMs = Math.max(MAX_HOLD_MILLIS, minHoldMs + 2_000);

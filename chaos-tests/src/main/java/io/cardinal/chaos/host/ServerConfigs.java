@@ -22,9 +22,9 @@ final class ServerConfigs {
                     .append(e.getValue().size() > 2 ? ", agentAddress: " + e.getValue().get(2) : "").append("}\n");
         }
         y.append("snapshotEveryEntries: 2000\n");
-        // With agents: a lost node's jobs restart elsewhere only once it is heard again or 60 s after it was last heard,
-        // since a crashed agent's orphaned workers (or a cut-off agent's) still run (docs/server-config.md). With the
-        // default (0) the agent-crash and agent-partition nemeses make two attempts of a job run at once.
+        // With agents: a lost node's jobs restart elsewhere only once it is heard again or 60 s after it was last heard.
+        // A cut-off agent fences itself within the lease (the servers' default, 12 s, suffices for agent-partition), but
+        // a crashed agent's orphaned workers run until it restarts, which under load took 17 s (docs/server-config.md).
         if (peers.values().stream().anyMatch(p -> p.size() > 2)) y.append("lostNodeHoldMillis: ").append(LOST_NODE_HOLD_MILLIS).append('\n');
         return y.toString();
     }
@@ -67,7 +67,7 @@ final class ServerConfigs {
         return nodeId.substring(0, nodeId.indexOf('-'));
     }
 
-    /** -Dcardinal.chaos.lostNodeHoldMillis=0 runs the servers' default, to show what the hold prevents. */
+    /** -Dcardinal.chaos.lostNodeHoldMillis=N overrides it; 0 turns the hold and the agents' lease off, to show what they prevent. */
     static final long LOST_NODE_HOLD_MILLIS = Long.getLong("cardinal.chaos.lostNodeHoldMillis", 60_000);
 
     static final List<String> AGENT_JVM_FLAGS = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
