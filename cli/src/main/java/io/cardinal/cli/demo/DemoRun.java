@@ -207,7 +207,10 @@ public final class DemoRun {
 
     // 10. attempt 3 from the buddy
     step = "attempt 3 runs, restored from the buddy";
-    say(step);
+    // Since agents fence themselves by a lease, a lost node's restart waits for it (docs/server-config.md): the
+    // server cannot tell a dead node from a cut-off one whose workers still run.
+    say(step + " (after the node lease: the servers start it once " + node2 + " has been silent for lostNodeHoldMillis, "
+        + "12 s by default, so a node that is only cut off has killed its workers first)");
     job = awaitJob(step, j -> incident(j, 3).map(i -> i.path("runningMs").asLong() > 0).orElse(false));
     JsonNode third = incident(job, 3).get();
     if (!Timeline.sources(third).contains("buddy")) {
