@@ -83,14 +83,6 @@ public final class ChaosMain implements Callable<Integer> {
             System.err.println("cardinal-chaos: --agents must be 0..64, got " + ag);
             return 2;
         }
-        if (ag > 0 && be.equals("netns")) {
-            // The netns backend has no agent hosts yet: without an explicit --agents it runs without them.
-            if (agents != null || injectBug != null) {
-                System.err.println("cardinal-chaos: backend netns cannot run node agents yet (--agents 0, or --backend containers|local)");
-                return 2;
-            }
-            ag = 0;
-        }
         long secs = time != null ? parseSeconds(time) : profile.equals("soak") ? 3600 : 150;
         long s = seed != null ? seed : System.nanoTime() & 0xffffffffL;
         List<String> nem = nemeses(be, ag);
@@ -137,10 +129,13 @@ public final class ChaosMain implements Callable<Integer> {
         return Nemesis.supported(capabilities(be, agents));
     }
 
-    /** As {@link #capabilities(String)}, with {@code agents} node agents in the run (each its own host unless local). */
+    /**
+     * As {@link #capabilities(String)}, with {@code agents} node agents in the run: each its own host (container or
+     * network namespace) with its own address, except on local, where agents share loopback and cannot be cut off.
+     */
     public static Set<String> capabilities(String be, int agents) {
         Set<String> caps = capabilities(be);
-        if (agents > 0 && (be.equals("local") || be.equals("containers"))) {
+        if (agents > 0 && List.of("local", "containers", "netns").contains(be)) {
             caps.add(Backend.AGENTS);
             if (!be.equals("local")) caps.add(Backend.AGENT_NETWORK);
         }

@@ -231,7 +231,7 @@ public final class Runner {
         return switch (cfg.backend()) {
             case "local" -> new LocalBackend(work, cfg.replicas(), props, disks, cfg.agents());
             case "containers" -> new ContainerBackend(work, cfg.replicas(), props, disks, cfg.agents());
-            case "netns" -> new NetnsBackend(work, cfg.replicas(), props, disks);
+            case "netns" -> new NetnsBackend(work, cfg.replicas(), props, disks, cfg.agents());
             default -> throw new IllegalArgumentException("backend " + cfg.backend() + " is not available (local, containers, netns)");
         };
     }

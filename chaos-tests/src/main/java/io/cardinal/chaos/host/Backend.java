@@ -142,7 +142,7 @@ public interface Backend extends AutoCloseable {
     /** Drops every packet between the agent and every replica, both ways; {@link #healNetwork()} undoes it. */
     default void isolateAgent(String nodeId) throws Exception {
         throw new UnsupportedOperationException(name() + " backend cannot cut an agent off from the replicas: "
-                + "its agents share one network stack with them (use --backend containers)");
+                + "its agents share one network stack with them (use --backend containers or netns)");
     }
 
     /** The agent's attempts.log ({@code <epochMillis> START|STOP <job> <attempt> <rank> <pid>}) as seen from here. */

@@ -30,18 +30,35 @@ import java.util.regex.Pattern;
  *   <li>{@code <tag>-nK}: replica K's namespace; {@code eth0} (10.78.S.10+K) is a veth whose peer is a bridge port.</li>
  *   <li>{@code cch<pid>-<subnet>} in the root namespace (10.78.S.1), a veth whose peer is a bridge port: the test
  *   JVM reaches the replicas through it. Its connected /24 route is the only change to the root namespace.</li>
+ *   <li>{@code <tag>-aK} (with agents): node agent K's namespace on the same bridge, {@code eth0} = 10.78.S.(100+K-1).
+ *   The replicas' configs then carry an {@code agentAddress} (their agent gateway, port 9000) and every agent's
+ *   {@code servers} list holds those gateways.</li>
  * </ul>
  * Partitions and packet loss are iptables rules in the replica's namespace, as in {@link ContainerBackend};
  * kill -9 and SIGSTOP/SIGCONT go to every process in the replica's namespace (the whole "host", like a container).
  * {@link #close()} (also run by a shutdown hook) deletes the namespaces and the root veth; the constructor first
  * sweeps what runs whose JVM is gone left behind.
+ *
+ * <p>Agents: each agent daemon runs in its namespace under a keeper, {@code tini -s -- sh -c '...'}. A namespace
+ * has no init of its own, so when {@link #kill9Agent} SIGKILLs the daemon (its pid is in {@code agent.pid}) its
+ * workers would be reparented to the machine's init, which here does not reap (they would stay zombies once the
+ * restarted agent kills them). tini as a subreaper adopts them instead, and the keeper shell stays until the last
+ * of them is gone; that is backend A's tini-in-the-container, per agent run. Without tini on the machine the
+ * daemon runs under sh alone and orphans go to init (the agent copes with zombies). {@link #isolateAgent} is
+ * iptables in the agent's namespace (drop to and from every replica); {@link #close()} kills every process in an
+ * agent's namespace ({@code ip netns pids}: daemon, keeper, orphaned workers), the keepers last, so that the
+ * workers are reaped.
  */
 public final class NetnsBackend implements Backend {
     static final String PREFIX = "cch";
     static final int RAFT_PORT = 7000;
     static final int HTTP_PORT = 8000;
     static final long CMD_TIMEOUT_MILLIS = 15_000;
-    static final int MAX_REPLICAS = 200;
+    static final int MAX_REPLICAS = 80;
+    static final int MAX_AGENTS = 100;
+    static final int AGENT_GATEWAY_PORT = 9000;
+    static final int AGENT_PEER_PORT = 7100;
+    static final long AGENT_START_MILLIS = 10_000;
 
     private static final Pattern NS_NAME = Pattern.compile("^" + PREFIX + "-(\\d+)-\\d+-.+$");
     private static final Pattern LINK_NAME = Pattern.compile("^" + PREFIX + "(\\d+)-\\d+$");
@@ -60,6 +77,13 @@ public final class NetnsBackend implements Backend {
     /** Non-null when disk faults are on: each data dir is its own loop-mounted filesystem. */
     private final LoopDisks disks;
     private final Set<String> shaped = new TreeSet<>();
+    /** Agent node id -> IP, and -> its namespace suffix (a1, a2, ...). */
+    private final Map<String, String> agentIps = new LinkedHashMap<>();
+    private final Map<String, String> agentNs = new LinkedHashMap<>();
+    /** Every keeper started per agent, oldest first: a crashed run's keeper lives on while its orphans do. */
+    private final Map<String, List<Process>> agentKeepers = new LinkedHashMap<>();
+    /** /usr/bin/tini (a subreaper for each agent run), or null. */
+    private final String tini;
     private boolean closed;
 
     public NetnsBackend(Path dir, int replicas, List<String> jvmProps) throws IOException, InterruptedException {
@@ -68,14 +92,28 @@ public final class NetnsBackend implements Backend {
 
     /** {@code diskFaults}: put each replica's data dir on its own small filesystem (see {@link LoopDisks}). */
     public NetnsBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults) throws IOException, InterruptedException {
+        this(dir, replicas, jvmProps, diskFaults, 0);
+    }
+
+    /**
+     * {@code diskFaults}: put each replica's data dir on its own small filesystem (see {@link LoopDisks}).
+     * {@code agents}: node agents to run, each in a namespace of its own (0: none).
+     */
+    public NetnsBackend(Path dir, int replicas, List<String> jvmProps, boolean diskFaults, int agents) throws IOException, InterruptedException {
         String why = unavailableReason();
         if (why != null) throw new IllegalStateException("backend netns is not available: " + why);
         if (replicas < 1 || replicas > MAX_REPLICAS) throw new IllegalArgumentException("netns backend: replicas must be 1.." + MAX_REPLICAS + ", got " + replicas);
+        if (agents < 0 || agents > MAX_AGENTS) throw new IllegalArgumentException("netns backend: agents must be 0.." + MAX_AGENTS + ", got " + agents);
+        // The agent's start script quotes paths in single quotes.
+        if (agents > 0 && dir.toAbsolutePath().toString().contains("'")) {
+            throw new IllegalArgumentException("netns backend: the work dir must not contain a single quote: " + dir.toAbsolutePath());
+        }
         this.dir = dir;
         this.jvmProps = jvmProps;
         this.ip = tool("ip");
         this.iptables = tool("iptables");
         this.tc = tool("tc");
+        this.tini = tool("tini");
         this.disks = LoopDisks.forFaults(diskFaults);
         sweepStale();
         int subnet = freeSubnet(new Random());
@@ -84,9 +122,16 @@ public final class NetnsBackend implements Backend {
         this.bridgeNs = tag + "-br";
         this.hostLink = PREFIX + pid + "-" + subnet;
         for (int i = 1; i <= replicas; i++) ips.put("n" + i, "10.78." + subnet + "." + (10 + i));
+        for (int i = 0; i < agents; i++) {
+            String node = ServerConfigs.agentNodeId(i);
+            agentIps.put(node, "10.78." + subnet + "." + (100 + i));
+            agentNs.put(node, "a" + (i + 1));
+        }
         Map<String, List<String>> peers = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : ips.entrySet()) {
-            peers.put(e.getKey(), List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
+            peers.put(e.getKey(), agents > 0
+                    ? List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT, e.getValue() + ":" + AGENT_GATEWAY_PORT)
+                    : List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
         }
         for (String id : ips.keySet()) {
             Files.createDirectories(dir.resolve(id));
@@ -94,6 +139,14 @@ public final class NetnsBackend implements Backend {
                     ServerConfigs.yaml(id, dir.resolve(id).resolve("data").toAbsolutePath().toString(), peers));
             // Mounted before the replica starts: ip netns exec's private mount namespace is a copy of this one.
             if (disks != null) disks.create(id, dir.resolve(id).resolve("data").toAbsolutePath());
+        }
+        List<String> gateways = new ArrayList<>();
+        for (String a : ips.values()) gateways.add(a + ":" + AGENT_GATEWAY_PORT);
+        for (Map.Entry<String, String> a : agentIps.entrySet()) {
+            Path d = agentDir(a.getKey());
+            Files.createDirectories(d);
+            Files.writeString(d.resolve("agent.yaml"), ServerConfigs.agentYaml(a.getKey(), ServerConfigs.supernodeOf(a.getKey()),
+                    cardsPerAgent(), gateways, d.resolve("data").toAbsolutePath().toString(), a.getValue() + ":" + AGENT_PEER_PORT, null));
         }
         this.shutdownHook = new Thread(this::close, "netns-cleanup-" + tag);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -168,15 +221,26 @@ public final class NetnsBackend implements Backend {
         must(ip, "addr", "add", cidrHost, "dev", hostLink);
         must(ip, "link", "set", hostLink, "up");
         inNs(bridgeNs, ip, "link", "set", "host", "master", "br0", "up");
-        for (Map.Entry<String, String> e : ips.entrySet()) {
-            String ns = ns(e.getKey());
-            must(ip, "netns", "add", ns);
-            inNs(ns, ip, "link", "set", "lo", "up");
-            must(ip, "link", "add", "name", "eth0", "netns", ns, "type", "veth", "peer", "name", "v-" + e.getKey(), "netns", bridgeNs);
-            inNs(ns, ip, "addr", "add", e.getValue() + "/24", "dev", "eth0");
-            inNs(ns, ip, "link", "set", "eth0", "up");
-            inNs(bridgeNs, ip, "link", "set", "v-" + e.getKey(), "master", "br0", "up");
-        }
+        for (Map.Entry<String, String> e : ips.entrySet()) addHost(e.getKey(), e.getValue());
+        for (Map.Entry<String, String> e : agentIps.entrySet()) addHost(agentNs.get(e.getKey()), e.getValue());
+    }
+
+    /** A namespace {@code <tag>-<suffix>} whose eth0 (address {@code addr}) is a port of the bridge. */
+    private void addHost(String suffix, String addr) throws IOException, InterruptedException {
+        String ns = ns(suffix);
+        must(ip, "netns", "add", ns);
+        inNs(ns, ip, "link", "set", "lo", "up");
+        must(ip, "link", "add", "name", "eth0", "netns", ns, "type", "veth", "peer", "name", "v-" + suffix, "netns", bridgeNs);
+        inNs(ns, ip, "addr", "add", addr + "/24", "dev", "eth0");
+        inNs(ns, ip, "link", "set", "eth0", "up");
+        inNs(bridgeNs, ip, "link", "set", "v-" + suffix, "master", "br0", "up");
+    }
+
+    /** The namespace of agent {@code nodeId}. */
+    private String agentNamespace(String nodeId) {
+        String suffix = agentNs.get(nodeId);
+        if (suffix == null) throw new IllegalArgumentException("no agent " + nodeId + " in this run (agents: " + agentIps.keySet() + ")");
+        return ns(suffix);
     }
 
     private String ns(String id) {
@@ -188,7 +252,29 @@ public final class NetnsBackend implements Backend {
         List<String> out = new ArrayList<>();
         out.add(bridgeNs);
         for (String id : ips.keySet()) out.add(ns(id));
+        for (String n : agentIps.keySet()) out.add(agentNamespace(n));
         return out;
+    }
+
+    /** The agent's IP (its namespace's eth0). */
+    public String agentAddress(String nodeId) {
+        agentNamespace(nodeId);
+        return agentIps.get(nodeId);
+    }
+
+    /** Pids of every process in the agent's namespace (daemon, keepers, workers, orphans included). */
+    public Set<Long> agentNamespacePids(String nodeId) throws IOException, InterruptedException {
+        return nsPids(agentNamespace(nodeId));
+    }
+
+    /**
+     * Runs {@code cmd} inside the agent's namespace (as a process on that host would); its exit code and output.
+     * For tests: e.g. whether the agent reaches a replica.
+     */
+    public Result execInAgent(String nodeId, List<String> cmd, long timeoutMillis) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>(List.of(ip, "netns", "exec", agentNamespace(nodeId)));
+        full.addAll(cmd);
+        return run(full, timeoutMillis);
     }
 
     public String hostLink() {
@@ -205,6 +291,7 @@ public final class NetnsBackend implements Backend {
         Set<String> caps = new TreeSet<>(Set.of(KILL, PAUSE, NETWORK));
         if (tc != null) caps.add(SHAPE);
         if (disks != null) caps.add(DISK);
+        if (!agentIps.isEmpty()) caps.addAll(List.of(AGENTS, AGENT_NETWORK));
         return caps;
     }
 
@@ -355,6 +442,10 @@ public final class NetnsBackend implements Backend {
             }
             if (wasShaped) inNs(ns(id), tc, "qdisc", "del", "dev", "eth0", "root");
         }
+        for (String n : agentIps.keySet()) {
+            inNs(agentNamespace(n), iptables, "-w", "5", "-F", "INPUT");
+            inNs(agentNamespace(n), iptables, "-w", "5", "-F", "OUTPUT");
+        }
     }
 
     @Override
@@ -374,12 +465,163 @@ public final class NetnsBackend implements Backend {
         return disks;
     }
 
+
+    // ---- agents -----------------------------------------------------------------------------------------------
+
+    private Path agentDir(String nodeId) {
+        return dir.resolve("agents").resolve(nodeId).toAbsolutePath();
+    }
+
+    @Override
+    public List<String> agentIds() {
+        return new ArrayList<>(agentIps.keySet());
+    }
+
+    @Override
+    public void startAgents() throws Exception {
+        for (String n : agentIds()) startAgent(n);
+    }
+
+    @Override
+    public synchronized void startAgent(String nodeId) throws Exception {
+        if (closed) throw new IllegalStateException("netns backend is closed");
+        String ns = agentNamespace(nodeId);
+        if (agentRunning(nodeId)) return;
+        Path d = agentDir(nodeId);
+        Path pidFile = d.resolve("agent.pid");
+        Files.deleteIfExists(pidFile);
+        StringBuilder java = new StringBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String f : ServerConfigs.AGENT_JVM_FLAGS) java.append(' ').append(f);
+        for (String f : io.cardinal.chaos.harness.LocalAgents.OPENS) java.append(' ').append(f);
+        java.append(" -cp '").append(ServerConfigs.serverClasspath()).append("' io.cardinal.agent.AgentMain --config '")
+                .append(d.resolve("agent.yaml")).append("' >> '").append(d.resolve("agent.log")).append("' 2>&1");
+        // The daemon runs in the background so that this shell (and tini above it) outlives a kill -9 of it; the
+        // pid file is renamed into place so that a reader never sees half of it. After the daemon is gone the
+        // shell stays while tini has other children (the daemon's orphaned workers), so that tini reaps them.
+        String script = java + " &\n"
+                + "echo $! > '" + pidFile + ".tmp' && mv '" + pidFile + ".tmp' '" + pidFile + "'\n"
+                + "wait $!\n"
+                + (tini != null ? "while [ \"$(pgrep -c -P $PPID)\" -gt 1 ]; do sleep 1; done\n" : "");
+        List<String> cmd = new ArrayList<>(List.of(ip, "netns", "exec", ns));
+        if (tini != null) cmd.addAll(List.of(tini, "-s", "--"));
+        cmd.addAll(List.of("/bin/sh", "-c", script));
+        Process keeper = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(d.resolve("keeper.log").toFile())).start();
+        List<Process> keepers = agentKeepers.computeIfAbsent(nodeId, k -> new ArrayList<>());
+        keepers.removeIf(k -> !k.isAlive());
+        keepers.add(keeper);
+        long deadline = System.currentTimeMillis() + AGENT_START_MILLIS;
+        while (!Files.exists(pidFile)) {
+            if (!keeper.isAlive()) {
+                throw new IllegalStateException("agent " + nodeId + ": its keeper exited with " + keeper.exitValue() + " before the agent started; see "
+                        + d.resolve("keeper.log") + " and " + d.resolve("agent.log"));
+            }
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("agent " + nodeId + " did not start within "
+                    + AGENT_START_MILLIS + " ms (no " + pidFile + ")");
+            Thread.sleep(50);
+        }
+    }
+
+    /** The pid in the agent's agent.pid if that process is alive and is the agent JVM (not a recycled pid), else -1. */
+    private long agentPid(String nodeId) {
+        try {
+            Path pidFile = agentDir(nodeId).resolve("agent.pid");
+            if (!Files.exists(pidFile)) return -1;
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            // A zombie's cmdline is empty, so a daemon that died but is not yet reaped does not count.
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return new String(cmdline, StandardCharsets.UTF_8).contains("io.cardinal.agent.AgentMain") ? pid : -1;
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** SIGKILL of the daemon's pid only: the keeper and the workers stay (the workers orphaned, as in a real crash). */
+    @Override
+    public void kill9Agent(String nodeId) throws Exception {
+        agentNamespace(nodeId);
+        long pid = agentPid(nodeId);
+        if (pid < 0) return;
+        signal("KILL", Set.of(pid));
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (agentRunning(nodeId)) {
+            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("agent " + nodeId + " (pid " + pid + ") did not die");
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public boolean agentRunning(String nodeId) {
+        return agentIps.containsKey(nodeId) && agentPid(nodeId) >= 0;
+    }
+
+    @Override
+    public void isolateAgent(String nodeId) throws Exception {
+        String ns = agentNamespace(nodeId);
+        for (String r : ips.values()) {
+            inNs(ns, iptables, "-w", "5", "-A", "INPUT", "-s", r, "-j", "DROP");
+            inNs(ns, iptables, "-w", "5", "-A", "OUTPUT", "-d", r, "-j", "DROP");
+        }
+    }
+
+    @Override
+    public Path attemptsLog(String nodeId) {
+        agentNamespace(nodeId);
+        return agentDir(nodeId).resolve("data").resolve("attempts.log");
+    }
+
+    /**
+     * Kills every process in the agent's namespace: first all but the keepers, which are then still there to reap
+     * the orphaned workers, then the keepers. Bounded; returns the pids still in the namespace (empty on success).
+     */
+    private Set<Long> killAgentHost(String nodeId) throws IOException, InterruptedException {
+        String ns = agentNamespace(nodeId);
+        Set<Long> keeperPids = new TreeSet<>();
+        List<Process> keepers;
+        synchronized (this) {
+            keepers = new ArrayList<>(agentKeepers.getOrDefault(nodeId, List.of()));
+            agentKeepers.remove(nodeId);
+        }
+        for (Process k : keepers) {
+            if (!k.isAlive()) continue;
+            keeperPids.add(k.pid());
+            // tini's first child, the keeper shell, must not die before the workers either: tini exits with it.
+            k.children().filter(c -> c.info().command().map(cmd -> cmd.endsWith("sh")).orElse(false)).forEach(c -> keeperPids.add(c.pid()));
+        }
+        long deadline = System.currentTimeMillis() + 10_000;
+        Set<Long> left = nsPids(ns);
+        while (System.currentTimeMillis() < deadline) {
+            Set<Long> others = new TreeSet<>(left);
+            others.removeAll(keeperPids);
+            if (others.isEmpty()) break;
+            signal("CONT", others);
+            signal("KILL", others);
+            Thread.sleep(50);
+            left = nsPids(ns);
+        }
+        // The keepers' shells exit on their own once their orphans are gone; whatever is left goes now.
+        signal("KILL", nsPids(ns));
+        for (Process k : keepers) k.waitFor(5, TimeUnit.SECONDS);
+        while (System.currentTimeMillis() < deadline) {
+            left = nsPids(ns);
+            if (left.isEmpty()) return left;
+            signal("KILL", left);
+            Thread.sleep(50);
+        }
+        return nsPids(ns);
+    }
+
     @Override
     public void collectLogs(Path out) throws IOException {
         Files.createDirectories(out);
         for (String id : ids()) {
             Path log = dir.resolve(id).resolve("server.log");
             if (Files.exists(log)) Files.copy(log, out.resolve(id + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        for (String n : agentIds()) {
+            Path log = agentDir(n).resolve("agent.log");
+            if (Files.exists(log)) Files.copy(log, out.resolve("agent-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
+            if (Files.exists(attemptsLog(n))) Files.copy(attemptsLog(n), out.resolve("attempts-" + n + ".log"), StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
@@ -411,9 +653,20 @@ public final class NetnsBackend implements Backend {
                 Thread.currentThread().interrupt();
             }
         }
+        for (String n : agentIds()) {
+            try {
+                Set<Long> left = killAgentHost(n);
+                if (!left.isEmpty()) System.err.println("netns backend: processes of agent " + n + " did not die: " + left);
+            } catch (IOException e) {
+                System.err.println("netns backend: could not stop agent " + n + ": " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (disks != null) disks.close();
         List<List<String>> steps = new ArrayList<>();
         for (String id : ids()) steps.add(List.of(ip, "netns", "del", ns(id)));
+        for (String n : agentIds()) steps.add(List.of(ip, "netns", "del", agentNamespace(n)));
         steps.add(List.of(ip, "link", "del", hostLink));
         steps.add(List.of(ip, "netns", "del", bridgeNs));
         for (List<String> s : steps) {
@@ -439,6 +692,13 @@ public final class NetnsBackend implements Backend {
             Set<Long> ps = new TreeSet<>();
             for (String l : pids.output().split("\\s+")) if (!l.isBlank() && l.chars().allMatch(Character::isDigit)) ps.add(Long.parseLong(l));
             signal("CONT", ps);
+            // An agent host's tini must outlive the workers it adopted so that it reaps them: kill it last.
+            Set<Long> keepers = new TreeSet<>();
+            for (long pid : ps) if (isTini(pid)) keepers.add(pid);
+            Set<Long> others = new TreeSet<>(ps);
+            others.removeAll(keepers);
+            signal("KILL", others);
+            if (!keepers.isEmpty()) Thread.sleep(500);
             signal("KILL", ps);
             run(List.of(ipTool, "netns", "del", name), CMD_TIMEOUT_MILLIS);
             System.err.println("netns backend: removed stale namespace " + name);
@@ -447,6 +707,14 @@ public final class NetnsBackend implements Backend {
         for (String link : staleLinks(links.output())) {
             run(List.of(ipTool, "link", "del", link), CMD_TIMEOUT_MILLIS);
             System.err.println("netns backend: removed stale link " + link);
+        }
+    }
+
+    private static boolean isTini(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).trim().startsWith("tini");
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -499,7 +767,8 @@ public final class NetnsBackend implements Backend {
         if (r.exit() != 0) throw new IllegalStateException(String.join(" ", cmd) + " failed (exit " + r.exit() + "): " + r.output().trim());
     }
 
-    record Result(int exit, String output) {
+    /** A command's exit code and output. */
+    public record Result(int exit, String output) {
     }
 
     /** Runs a command with a deadline; its output (stdout and stderr, at most 64 KiB kept) and exit code. */

@@ -92,7 +92,7 @@ public final class Nemesis {
             case Backend.DISK -> "a backend with each data dir on its own loop-mounted filesystem and blkio cgroups (local, containers or netns, as root)";
             case Backend.AGENTS -> "node agents in the run (--agents N with N > 0)";
             case Backend.AGENT_NETWORK -> "node agents (--agents N) each on its own address, to cut one off from the replicas "
-                    + "(containers; on local, agents and replicas share loopback)";
+                    + "(containers or netns; on local, agents and replicas share loopback)";
             default -> need;
         };
         return "nemesis " + fault + " needs " + what + "; backend " + backendName + " has " + new java.util.TreeSet<>(caps);
