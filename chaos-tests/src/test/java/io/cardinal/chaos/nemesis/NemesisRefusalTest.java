@@ -49,4 +49,18 @@ class NemesisRefusalTest {
         String noAgents = Nemesis.refusal("agent-crash", "containers", CONTAINERS);
         assertTrue(noAgents != null && noAgents.contains("--agents"), noAgents);
     }
+
+    @Test
+    void netnsAndContainersWithAgentsCutAgentsOffButLocalDoesNot() {
+        for (String be : new String[]{"netns", "containers"}) {
+            Set<String> caps = io.cardinal.chaos.ChaosMain.capabilities(be, 4);
+            assertNull(Nemesis.refusal("agent-partition", be, caps), be + " " + caps);
+            assertNull(Nemesis.refusal("agent-crash", be, caps), be + " " + caps);
+            assertFalse(io.cardinal.chaos.ChaosMain.capabilities(be, 0).contains(Backend.AGENTS), be + " without agents");
+        }
+        Set<String> local = io.cardinal.chaos.ChaosMain.capabilities("local", 4);
+        assertTrue(local.contains(Backend.AGENTS));
+        String partition = Nemesis.refusal("agent-partition", "local", local);
+        assertTrue(partition != null && partition.contains("netns"), partition);
+    }
 }

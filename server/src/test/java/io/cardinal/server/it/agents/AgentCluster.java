@@ -41,6 +41,11 @@ final class AgentCluster implements AutoCloseable {
      * is registered and online.
      */
     static AgentCluster start(String name, String serverConfig, int cards, String... nodes) throws Exception {
+        return start(name, serverConfig, "", cards, nodes);
+    }
+
+    /** As {@link #start(String, String, int, String...)}, with {@code agentConfig} appended to every agent's config. */
+    static AgentCluster start(String name, String serverConfig, String agentConfig, int cards, String... nodes) throws Exception {
         Path dir = LocalCluster.freshDir(name);
         System.out.println(name + ": data and logs under " + dir);
         LocalCluster servers = LocalCluster.start(dir.resolve("servers"), 3, serverConfig, true);
@@ -48,7 +53,7 @@ final class AgentCluster implements AutoCloseable {
         // write several newer steps while a failure is being detected: the restore then depends on the agents
         // pinning the committed step (CheckpointCommittedNotice), which is what these tests exercise.
         LocalAgents agents = new LocalAgents(dir.resolve("agents"), servers.agentAddresses(),
-                "heartbeatIntervalMillis: 500\nkeepCheckpoints: 3\n");
+                "heartbeatIntervalMillis: 500\nkeepCheckpoints: 3\n" + agentConfig);
         AgentCluster c = new AgentCluster(dir, servers, agents);
         try {
             servers.awaitLeader(60_000);

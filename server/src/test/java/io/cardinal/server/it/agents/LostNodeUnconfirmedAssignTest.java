@@ -33,8 +33,10 @@ class LostNodeUnconfirmedAssignTest {
     @Test
     void restartWaitsForAnUnconfirmedAssignOnALostNode() throws Exception {
         // A TTL long enough to place the job and drain sn1-n1 while it still counts as online (as in the chaos run).
+        // The agents' session timeout must exceed the heartbeat interval the server's Welcome sets (TTL/3): the default
+        // (3 s, from the configured 0.5 s) does not follow it, and sessions that close every 3 s made this test flaky.
         try (AgentCluster c = AgentCluster.start("agents-lost-unconfirmed", "lostNodeHoldMillis: 60000\nheartbeatTtlMillis: "
-                + TTL_MILLIS + "\n", 8, "sn1-n1", "sn1-n2")) {
+                + TTL_MILLIS + "\n", "sessionTimeoutMillis: " + TTL_MILLIS + "\n", 8, "sn1-n1", "sn1-n2")) {
             c.post("/v1/nodes/sn1-n2/drain", "{\"reason\":\"test: place on sn1-n1\"}");
             // The leader must have had sn1-n1's heartbeats (every TTL/3, the server's Welcome says) before it goes silent: a node this leader
             // never heard is held against by another rule (the leader-change hold), which would hide the bug.
