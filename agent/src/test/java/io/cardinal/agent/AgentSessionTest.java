@@ -68,6 +68,23 @@ class AgentSessionTest {
     }
   }
 
+  /**
+   * A server with a large TTL beats slower than the agent's own session timeout: the session must follow the
+   * Welcome's interval, not close between two Acks and reconnect forever (seen with a 30 s TTL: 10 s beats against
+   * the default 5 s timeout).
+   */
+  @Test
+  void aSlowerServerChosenBeatKeepsTheSessionUp(@TempDir Path dir) throws Exception {
+    try (FakeGateway gw = new FakeGateway();
+        Agent agent = new Agent(TestSupport.config("n1", "sn1", gw, dir).withHeartbeatIntervalMillis(200, 600))) {
+      gw.heartbeatIntervalMillis.set(1000);
+      agent.start();
+      // four server-chosen beats, each acked: with the configured 600 ms timeout the session would close between them
+      gw.await(r -> r.frame().hasHeartbeat() && r.frame().getHeartbeat().getSequence() >= 4, WAIT_MILLIS);
+      assertEquals(1, gw.connections(), "the agent closed a healthy session and reconnected");
+    }
+  }
+
   @Test
   void wrongProtocolVersionIsRefusedWithAReasonAndTheAgentStops(@TempDir Path dir) throws Exception {
     try (FakeGateway gw = new FakeGateway();

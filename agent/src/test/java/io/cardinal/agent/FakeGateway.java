@@ -44,6 +44,8 @@ final class FakeGateway implements AutoCloseable {
   final AtomicBoolean ackHeartbeats = new AtomicBoolean(true);
   /** The node lease sent in every Welcome (0: none). */
   final AtomicLong leaseMillis = new AtomicLong(0);
+  /** The heartbeat interval sent in every Welcome (0: the agent keeps its own). */
+  final AtomicLong heartbeatIntervalMillis = new AtomicLong(0);
   final AtomicReference<Refused> refuse = new AtomicReference<>();
   final AtomicReference<Redirect> redirect = new AtomicReference<>();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -99,7 +101,7 @@ final class FakeGateway implements AutoCloseable {
             sessions.put(nodeId, ctx.channel());
             ctx.writeAndFlush(AgentFrame.newBuilder().setWelcome(Welcome.newBuilder().setSessionId("s" + connection)
                 .setLeaderId("fake").setNodeEpoch(epoch.get()).setProtocolVersion(Frames.PROTOCOL_VERSION)
-                .setLeaseMillis(leaseMillis.get())).build());
+                .setLeaseMillis(leaseMillis.get()).setHeartbeatIntervalMillis(heartbeatIntervalMillis.get())).build());
           }
         }
         case HEARTBEAT -> {

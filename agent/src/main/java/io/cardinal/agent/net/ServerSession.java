@@ -40,6 +40,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServerSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServerSession.class);
+  private static final String IDLE = "idle";
+
+  /**
+   * The session's idle timeout under a server-chosen heartbeat interval: at least three intervals, so that one
+   * late Ack does not close a healthy session.
+   */
+  static long sessionTimeoutMillis(long configuredMillis, long heartbeatIntervalMillis) {
+    return Math.max(configuredMillis, 3 * heartbeatIntervalMillis);
+  }
+
   /** Redirects followed in a row without a Welcome before backing off (two servers pointing at each other). */
   private static final int MAX_REDIRECT_HOPS = 5;
   /**
@@ -162,7 +172,7 @@ public final class ServerSession implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast(new IdleStateHandler(config.sessionTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
+            ch.pipeline().addLast(IDLE, new IdleStateHandler(config.sessionTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
             Frames.addCodec(ch.pipeline());
             ch.pipeline().addLast(new Handler(target));
           }
@@ -198,6 +208,8 @@ public final class ServerSession implements AutoCloseable {
     private boolean established;
     private String closeReason = "connection closed";
     private ScheduledFuture<?> heartbeats;
+    /** The idle timeout in force on this session (the configured one until the Welcome's interval raises it). */
+    private long sessionTimeoutMillis = config.sessionTimeoutMillis();
     private long heartbeatSeq;
     private final long[] sentSeqs = new long[SENT_HEARTBEATS_KEPT];
     private final long[] sentNanos = new long[SENT_HEARTBEATS_KEPT];
@@ -308,7 +320,7 @@ public final class ServerSession implements AutoCloseable {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof IdleStateEvent) {
-        closeReason = "no frame from server " + target + " for " + config.sessionTimeoutMillis() + " ms";
+        closeReason = "no frame from server " + target + " for " + sessionTimeoutMillis + " ms";
         log.warn("{}; closing the session", closeReason);
         ctx.close();
       }
@@ -369,6 +381,15 @@ public final class ServerSession implements AutoCloseable {
       c.eventLoop().execute(() -> {
         if (!c.isActive() || heartbeats != null) {
           return;
+        }
+        long timeout = sessionTimeoutMillis(config.sessionTimeoutMillis(), intervalMillis);
+        if (timeout != sessionTimeoutMillis) {
+          // The server chose a slower beat than ours (a larger TTL): every heartbeat gets an Ack, so a timeout
+          // under a few intervals would close healthy sessions between two Acks.
+          log.info("server heartbeat interval {} ms: session timeout {} ms (configured {} ms)", intervalMillis,
+              timeout, config.sessionTimeoutMillis());
+          sessionTimeoutMillis = timeout;
+          c.pipeline().replace(IDLE, IDLE, new IdleStateHandler(timeout, 0, 0, TimeUnit.MILLISECONDS));
         }
         heartbeats = c.eventLoop().scheduleAtFixedRate(() -> {
           if (c.isActive() && !dropTraffic) {
