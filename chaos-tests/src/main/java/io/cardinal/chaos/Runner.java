@@ -203,7 +203,7 @@ public final class Runner {
             for (CheckResult r : checks.values()) c.set(r.name(), r.json());
             ArrayNode fo = verdict.putArray("failover_ms");
             for (long ms : prober.samplesMs()) fo.add(ms);
-            verdict.put("failover_definition", "per kill-leader (from a cluster where every replica followed the leader): "
+            verdict.put("failover_definition", "per kill-leader (from a healthy cluster: every replica followed the leader and had applied all it had committed): "
                     + "ms from just before SIGKILL to the acknowledgement of the failover prober's first write, written "
                     + "round-robin to the surviving replicas with " + FailoverProber.CONNECT_TIMEOUT_MILLIS + " ms connect / "
                     + FailoverProber.REQUEST_TIMEOUT_MILLIS + " ms request timeouts; failover_after_death_ms: the same "
