@@ -55,6 +55,8 @@ public final class ShardStore {
   private static final String COMMITTED_DIR = "committed";
   private final Path root;
   private final int keepSteps;
+  /** How many times keepSteps a job may keep while its commits lag behind its checkpoints (see collect). */
+  static final int UNCOMMITTED_CAP_FACTOR = 4;
   private final boolean fsync;
   private final Object lock = new Object();
 
@@ -387,16 +389,26 @@ public final class ShardStore {
   }
 
   /**
-   * Keeps the newest keepSteps steps of a job and its committed step; deletes older step directories. The
-   * committed step is the job's restore point: fast ranks can write keepSteps newer steps before the slowest rank
-   * makes any of them durable, and without the pin they would delete the only step every rank has.
+   * Keeps the newest keepSteps steps of a job, its committed step, and every step newer than the committed one up
+   * to {@link #UNCOMMITTED_CAP_FACTOR} x keepSteps steps; deletes the rest.
+   * <ul>
+   *   <li>The committed step is the job's restore point: fast ranks can write keepSteps newer steps before the
+   *   slowest rank makes any of them durable, and without the pin they would delete the only step every rank has.</li>
+   *   <li>A step newer than the pin this agent knows may already be committed: the server commits it once every
+   *   rank reported it durable, and the notice arrives later. Deleting it in that window deleted the restore point
+   *   of the next restart (an agent IT under load: committed step 60 gone from its node and its buddy, 3 newer
+   *   steps kept). So only steps older than the pin are collected, until the cap bounds the disk a stalled
+   *   commit can use.</li>
+   * </ul>
    */
   private void collect(Kind kind, String jobId) throws IOException {
     List<Long> steps = steps(kind, jobId);
     long pinned = committedStep(jobId);
+    int cap = keepSteps * UNCOMMITTED_CAP_FACTOR;
     for (int i = keepSteps; i < steps.size(); i++) {
-      if (steps.get(i) != pinned) {
-        deleteTree(jobDir(kind, jobId).resolve(Long.toString(steps.get(i))));
+      long step = steps.get(i);
+      if (step != pinned && (step < pinned || i >= cap)) {
+        deleteTree(jobDir(kind, jobId).resolve(Long.toString(step)));
       }
     }
   }

@@ -22,6 +22,9 @@ class ShardStoreTest {
       var s = store.storeLocal("j1", 1, 0, step, f, Files.size(f), sum);
       assertNull(ShardStore.verify(s));
     }
+    // No step committed yet: any of them may be, so all are kept (up to 4 x keepSteps); a pin collects the older.
+    assertEquals(List.of(5L, 4L, 3L, 2L, 1L), store.steps(ShardStore.Kind.LOCAL, "j1"));
+    store.pinCommitted("j1", 4);
     assertEquals(List.of(5L, 4L, 3L), store.steps(ShardStore.Kind.LOCAL, "j1"));
     Path bad = dir.resolve("bad");
     Files.write(bad, "corrupt".getBytes());
@@ -42,18 +45,24 @@ class ShardStoreTest {
     for (long step = 2; step <= 5; step++) {
       storeStep(store, dir, step);
     }
-    assertEquals(List.of(5L, 4L, 1L), store.steps(ShardStore.Kind.LOCAL, "j1"));
+    // Steps 2-5 are newer than the pin: the server may have committed any of them already (its notice is on the way).
+    assertEquals(List.of(5L, 4L, 3L, 2L, 1L), store.steps(ShardStore.Kind.LOCAL, "j1"));
 
     ShardStore restarted = new ShardStore(dir, 2, false);
     assertEquals(1, restarted.committedStep("j1"));
-    storeStep(restarted, dir, 6);
-    assertEquals(List.of(6L, 5L, 1L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
+    // A commit that stalls cannot fill the disk: beyond 4 x keepSteps the oldest uncommitted steps go (not the pin).
+    for (long step = 6; step <= 12; step++) {
+      storeStep(restarted, dir, step);
+    }
+    assertEquals(List.of(12L, 11L, 10L, 9L, 8L, 7L, 6L, 5L, 1L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
 
     // The pin only moves forward; a newer pin releases the old restore point at once.
     restarted.pinCommitted("j1", 5);
     restarted.pinCommitted("j1", 3);
     assertEquals(5, restarted.committedStep("j1"));
-    assertEquals(List.of(6L, 5L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
+    assertEquals(List.of(12L, 11L, 10L, 9L, 8L, 7L, 6L, 5L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
+    restarted.pinCommitted("j1", 11);
+    assertEquals(List.of(12L, 11L), restarted.steps(ShardStore.Kind.LOCAL, "j1"));
     assertThrows(ShardStore.ShardRejectedException.class, () -> restarted.pinCommitted("../x", 2));
   }
 
