@@ -562,18 +562,12 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             }
         });
         for (String n : online) {
-            Map<String, Set<String>> live = liveWorkers.get(n);
-            if (live == null) {
+            if (!liveWorkers.containsKey(n)) {
                 // Not heard yet: it may run anything, unless nothing watches it (registered by hand, never connected).
                 if (detector.tracks(n) || sessions.containsKey(n)) return n;
                 continue;
             }
-            for (String w : live.getOrDefault(jobId, Set.of())) {
-                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
-            }
-            for (String w : unconfirmedAssigns.getOrDefault(n, Map.of()).getOrDefault(jobId, Map.of()).keySet()) {
-                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
-            }
+            if (runsOlderAttempt(n, jobId, attempt)) return n;
         }
         // A node declared lost may still run what it last reported: its agent may be cut off from us, or crashed with
         // its workers left running until it comes back and kills them. Wait until it is heard again (its heartbeats
@@ -588,12 +582,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         for (String n : lost) {
             Long heard = lastHeardNanos.get(n);
             if (heard == null || nowNanos - heard >= holdNanos) continue;
-            for (String w : liveWorkers.getOrDefault(n, Map.of()).getOrDefault(jobId, Set.of())) {
-                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
-            }
-            for (String w : unconfirmedAssigns.getOrDefault(n, Map.of()).getOrDefault(jobId, Map.of()).keySet()) {
-                if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return n;
-            }
+            if (runsOlderAttempt(n, jobId, attempt)) return n;
         }
         // A lost node this leader never heard (it went silent before or just after the leader change) may run
         // anything: hold for lostNodeHoldMillis from the change. A chaos run saw an agent crash 2.5 s after a leader
@@ -602,6 +591,20 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             for (String n : offline) if (!liveWorkers.containsKey(n)) return n;
         }
         return null;
+    }
+
+    /**
+     * Whether node {@code n}'s last heartbeat showed, or an Assign sent to it since may have started, a worker of
+     * {@code jobId} with an attempt below {@code attempt} (workers are keyed "attempt/rank").
+     */
+    private boolean runsOlderAttempt(String n, String jobId, long attempt) {
+        for (String w : liveWorkers.getOrDefault(n, Map.of()).getOrDefault(jobId, Set.of())) {
+            if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return true;
+        }
+        for (String w : unconfirmedAssigns.getOrDefault(n, Map.of()).getOrDefault(jobId, Map.of()).keySet()) {
+            if (Long.parseLong(w.substring(0, w.indexOf('/'))) < attempt) return true;
+        }
+        return false;
     }
 
     /** Sends the held Assigns whose older attempts are gone everywhere (and drops superseded ones). */
