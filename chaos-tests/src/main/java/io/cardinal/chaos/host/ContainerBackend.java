@@ -42,10 +42,6 @@ import java.util.TreeSet;
  */
 public final class ContainerBackend implements Backend {
     public static final String IMAGE = "cardinal-chaos-base:1";
-    static final int RAFT_PORT = 7000;
-    static final int HTTP_PORT = 8000;
-    static final int AGENT_GATEWAY_PORT = 9000;
-    static final int AGENT_PEER_PORT = 7100;
 
     private final Path dir;
     private final List<String> jvmProps;
@@ -79,26 +75,14 @@ public final class ContainerBackend implements Backend {
         int subnet = 1 + new Random().nextInt(200);
         for (int i = 1; i <= replicas; i++) ips.put("n" + i, "10.77." + subnet + "." + (10 + i));
         for (int i = 0; i < agents; i++) agentIps.put(ServerConfigs.agentNodeId(i), "10.77." + subnet + "." + (100 + i));
-        Map<String, List<String>> peers = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : ips.entrySet()) {
-            peers.put(e.getKey(), agents > 0
-                    ? List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT, e.getValue() + ":" + AGENT_GATEWAY_PORT)
-                    : List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
-        }
+        Map<String, List<String>> peers = ServerConfigs.peersAt(ips, agents > 0);
         for (String id : ips.keySet()) {
             Files.createDirectories(dir.resolve(id));
             Files.writeString(dir.resolve(id).resolve("server.yaml"), ServerConfigs.yaml(id, "/host/data", peers));
             // Docker binds recursively (rbind): the loop mount under the work dir is visible as /host/data.
             if (disks != null) disks.create(id, dir.resolve(id).resolve("data"));
         }
-        List<String> gateways = new ArrayList<>();
-        for (String ip : ips.values()) gateways.add(ip + ":" + AGENT_GATEWAY_PORT);
-        for (Map.Entry<String, String> a : agentIps.entrySet()) {
-            Path d = agentDir(a.getKey());
-            Files.createDirectories(d);
-            Files.writeString(d.resolve("agent.yaml"), ServerConfigs.agentYaml(a.getKey(), ServerConfigs.supernodeOf(a.getKey()),
-                    cardsPerAgent(), gateways, "/host/data", a.getValue() + ":" + AGENT_PEER_PORT, null));
-        }
+        ServerConfigs.writeAgentConfigs(agentIps, ips.values(), cardsPerAgent(), this::agentDir, d -> "/host/data");
         String name = "cardinal-chaos-" + ProcessHandle.current().pid() + "-" + subnet;
         String cidr = "10.77." + subnet + ".0/24";
         network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withName(name).withDriver("bridge")
@@ -153,7 +137,7 @@ public final class ContainerBackend implements Backend {
 
     @Override
     public String httpAddress(String id) {
-        return ips.get(id) + ":" + HTTP_PORT;
+        return ips.get(id) + ":" + ServerConfigs.HTTP_PORT;
     }
 
     @Override

@@ -49,7 +49,6 @@ public final class LoopDisks implements AutoCloseable {
         return null;
     }
 
-    /** Creates a {@link #IMAGE_MIB} MiB ext4 image beside {@code mount} and mounts it there. */
     /** Null without disk faults; otherwise a new LoopDisks, or a clear error when this machine cannot have them. */
     static LoopDisks forFaults(boolean diskFaults) {
         if (!diskFaults) return null;
@@ -58,6 +57,7 @@ public final class LoopDisks implements AutoCloseable {
         return new LoopDisks();
     }
 
+    /** Creates a {@link #IMAGE_MIB} MiB ext4 image beside {@code mount} and mounts it there. */
     public synchronized void create(String id, Path mount) throws IOException {
         Path image = mount.resolveSibling(mount.getFileName() + ".img");
         Files.createDirectories(mount);

@@ -51,13 +51,9 @@ import java.util.regex.Pattern;
  */
 public final class NetnsBackend implements Backend {
     static final String PREFIX = "cch";
-    static final int RAFT_PORT = 7000;
-    static final int HTTP_PORT = 8000;
     static final long CMD_TIMEOUT_MILLIS = 15_000;
     static final int MAX_REPLICAS = 80;
     static final int MAX_AGENTS = 100;
-    static final int AGENT_GATEWAY_PORT = 9000;
-    static final int AGENT_PEER_PORT = 7100;
     static final long AGENT_START_MILLIS = 10_000;
 
     private static final Pattern NS_NAME = Pattern.compile("^" + PREFIX + "-(\\d+)-\\d+-.+$");
@@ -127,12 +123,7 @@ public final class NetnsBackend implements Backend {
             agentIps.put(node, "10.78." + subnet + "." + (100 + i));
             agentNs.put(node, "a" + (i + 1));
         }
-        Map<String, List<String>> peers = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : ips.entrySet()) {
-            peers.put(e.getKey(), agents > 0
-                    ? List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT, e.getValue() + ":" + AGENT_GATEWAY_PORT)
-                    : List.of(e.getValue() + ":" + RAFT_PORT, e.getValue() + ":" + HTTP_PORT));
-        }
+        Map<String, List<String>> peers = ServerConfigs.peersAt(ips, agents > 0);
         for (String id : ips.keySet()) {
             Files.createDirectories(dir.resolve(id));
             Files.writeString(dir.resolve(id).resolve("server.yaml"),
@@ -140,14 +131,7 @@ public final class NetnsBackend implements Backend {
             // Mounted before the replica starts: ip netns exec's private mount namespace is a copy of this one.
             if (disks != null) disks.create(id, dir.resolve(id).resolve("data").toAbsolutePath());
         }
-        List<String> gateways = new ArrayList<>();
-        for (String a : ips.values()) gateways.add(a + ":" + AGENT_GATEWAY_PORT);
-        for (Map.Entry<String, String> a : agentIps.entrySet()) {
-            Path d = agentDir(a.getKey());
-            Files.createDirectories(d);
-            Files.writeString(d.resolve("agent.yaml"), ServerConfigs.agentYaml(a.getKey(), ServerConfigs.supernodeOf(a.getKey()),
-                    cardsPerAgent(), gateways, d.resolve("data").toAbsolutePath().toString(), a.getValue() + ":" + AGENT_PEER_PORT, null));
-        }
+        ServerConfigs.writeAgentConfigs(agentIps, ips.values(), cardsPerAgent(), this::agentDir, d -> d.resolve("data").toAbsolutePath().toString());
         this.shutdownHook = new Thread(this::close, "netns-cleanup-" + tag);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
@@ -302,7 +286,7 @@ public final class NetnsBackend implements Backend {
 
     @Override
     public String httpAddress(String id) {
-        return ips.get(id) + ":" + HTTP_PORT;
+        return ips.get(id) + ":" + ServerConfigs.HTTP_PORT;
     }
 
     @Override

@@ -1,13 +1,56 @@
 package io.cardinal.chaos.host;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** The YAML config of one replica (docs/server-config.md). */
 final class ServerConfigs {
     private ServerConfigs() {
+    }
+
+    /** Ports of a replica or an agent on a host of its own (a container or a network namespace, its own address). */
+    static final int RAFT_PORT = 7000;
+    static final int HTTP_PORT = 8000;
+    static final int AGENT_GATEWAY_PORT = 9000;
+    static final int AGENT_PEER_PORT = 7100;
+
+    /**
+     * The peers of replicas that each have an address of their own ({@code ips}: id -> address), on the ports above:
+     * id -> {raftAddress, httpAddress}, plus the agent gateway's address when the run has agents.
+     */
+    static Map<String, List<String>> peersAt(Map<String, String> ips, boolean agentGateways) {
+        Map<String, List<String>> peers = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : ips.entrySet()) {
+            String a = e.getValue();
+            peers.put(e.getKey(), agentGateways
+                    ? List.of(a + ":" + RAFT_PORT, a + ":" + HTTP_PORT, a + ":" + AGENT_GATEWAY_PORT)
+                    : List.of(a + ":" + RAFT_PORT, a + ":" + HTTP_PORT));
+        }
+        return peers;
+    }
+
+    /**
+     * Writes {@code agent.yaml} into {@code agentDir(node)} for each agent ({@code agentIps}: node id -> its own
+     * address) with the replicas' gateways as its servers; {@code dataDirAsSeen}: the agent's data dir as the agent
+     * process sees it, given its directory here.
+     */
+    static void writeAgentConfigs(Map<String, String> agentIps, Collection<String> replicaIps, int cards,
+                                  Function<String, Path> agentDir, Function<Path, String> dataDirAsSeen) throws IOException {
+        List<String> gateways = new ArrayList<>();
+        for (String ip : replicaIps) gateways.add(ip + ":" + AGENT_GATEWAY_PORT);
+        for (Map.Entry<String, String> a : agentIps.entrySet()) {
+            Path d = agentDir.apply(a.getKey());
+            Files.createDirectories(d);
+            Files.writeString(d.resolve("agent.yaml"), agentYaml(a.getKey(), supernodeOf(a.getKey()), cards, gateways,
+                    dataDirAsSeen.apply(d), a.getValue() + ":" + AGENT_PEER_PORT, null));
+        }
     }
 
     /** {@code peers}: id -> {raftAddress, httpAddress} or {raftAddress, httpAddress, agentAddress} (agent gateway). */
