@@ -33,7 +33,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -50,6 +54,8 @@ public final class CardinalStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(CardinalStateMachine.class);
     static final String APPLIED = "ok";
     static final String SKIPPED_PREFIX = "skipped:";
+    /** Reads waiting for the applied index ({@link #awaitApplied}); more are refused rather than queued. */
+    static final int MAX_APPLIED_WAITERS = 10_000;
     /** Between two tries of a store write that failed (disk full, I/O error). */
     private static final long WRITE_RETRY_MILLIS = 1000;
 
@@ -63,6 +69,9 @@ public final class CardinalStateMachine extends BaseStateMachine {
     private volatile String stalled;
     private volatile boolean closing;
     private Path smDir;
+    /** Futures waiting for the applied index to reach their key; guarded by itself. */
+    private final NavigableMap<Long, List<CompletableFuture<Void>>> appliedWaiters = new TreeMap<>();
+    private int appliedWaiterCount;
 
     /** Leader life-cycle callbacks for the controller service. */
     public interface LeaderHooks {
@@ -315,6 +324,65 @@ public final class CardinalStateMachine extends BaseStateMachine {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * Completes once this replica has applied the log up to {@code index} (at once if it has). Completion happens on
+     * the apply thread: callers move heavy work elsewhere. Refused when {@value #MAX_APPLIED_WAITERS} already wait.
+     */
+    public CompletableFuture<Void> awaitApplied(long index) {
+        if (appliedIndex() >= index) return CompletableFuture.completedFuture(null);
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        synchronized (appliedWaiters) {
+            if (appliedWaiterCount >= MAX_APPLIED_WAITERS) {
+                return CompletableFuture.failedFuture(new IllegalStateException(MAX_APPLIED_WAITERS
+                        + " reads already wait for this replica to catch up (applied " + appliedIndex() + ")"));
+            }
+            appliedWaiters.computeIfAbsent(index, k -> new ArrayList<>(2)).add(f);
+            appliedWaiterCount++;
+        }
+        // The applied index may have moved between the check above and the registration.
+        releaseAppliedWaiters();
+        f.whenComplete((v, ex) -> {
+            if (ex == null) return;
+            // Timed out or cancelled by the caller: forget it now rather than when the index is reached.
+            synchronized (appliedWaiters) {
+                List<CompletableFuture<Void>> l = appliedWaiters.get(index);
+                if (l != null && l.remove(f)) {
+                    appliedWaiterCount--;
+                    if (l.isEmpty()) appliedWaiters.remove(index);
+                }
+            }
+        });
+        return f;
+    }
+
+    private void releaseAppliedWaiters() {
+        // BaseStateMachine's constructor sets the applied index before this class's fields exist.
+        if (appliedWaiters == null) return;
+        long applied = appliedIndex();
+        List<CompletableFuture<Void>> ready = new ArrayList<>();
+        synchronized (appliedWaiters) {
+            while (!appliedWaiters.isEmpty() && appliedWaiters.firstKey() <= applied) {
+                Map.Entry<Long, List<CompletableFuture<Void>>> e = appliedWaiters.pollFirstEntry();
+                ready.addAll(e.getValue());
+                appliedWaiterCount -= e.getValue().size();
+            }
+        }
+        for (CompletableFuture<Void> f : ready) f.complete(null);
+    }
+
+    @Override
+    protected void setLastAppliedTermIndex(TermIndex newTI) {
+        super.setLastAppliedTermIndex(newTI);
+        releaseAppliedWaiters();
+    }
+
+    @Override
+    protected boolean updateLastAppliedTermIndex(TermIndex newTI) {
+        boolean changed = super.updateLastAppliedTermIndex(newTI);
+        releaseAppliedWaiters();
+        return changed;
     }
 
     /** The last applied log index, counting Raft's own entries (equals the commit index once caught up). */

@@ -3,6 +3,7 @@ package io.cardinal.consensus;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cardinal.allocator.policy.PlacementPolicy;
 import io.cardinal.protocol.v1.Command;
+import io.cardinal.protocol.v1.EventBatch;
 import io.cardinal.protocol.v1.Member;
 import io.cardinal.protocol.v1.Query;
 import io.cardinal.protocol.v1.Reply;
@@ -37,7 +38,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -81,6 +84,18 @@ public final class Replica implements AutoCloseable {
     private final RaftServer server;
     private final RaftClient client;
     private final RaftPeerId peerId;
+    private final ReadBarrier readBarrier;
+    /** Runs confirmed reads off the apply thread (which completes their wait); bounded, refuses when full. */
+    private final ThreadPoolExecutor readExecutor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(MAX_QUEUED_READS), r -> {
+                Thread t = new Thread(r, "cardinal-reads");
+                t.setDaemon(true);
+                return t;
+            });
+    static final int MAX_QUEUED_READS = 10_000;
+    /** The log entry of a read barrier: an event batch with no events, which apply treats as a no-op. */
+    private static final Message BARRIER = Message.valueOf(ByteString.copyFrom(EventBatch.newBuilder()
+            .setSchemaVersion(io.cardinal.state.apply.Applier.SCHEMA_VERSION).setCommandKind("READ_BARRIER").build().toByteArray()));
 
     private Replica(Settings settings, CardinalStateMachine sm, ControllerService controller, RaftServer server,
                     RaftClient client) {
@@ -90,6 +105,10 @@ public final class Replica implements AutoCloseable {
         this.server = server;
         this.client = client;
         this.peerId = RaftPeerId.valueOf(settings.id());
+        this.readBarrier = new ReadBarrier(() -> client.async().send(BARRIER).thenApply(r -> {
+            if (!r.isSuccess()) throw new IllegalStateException("the read barrier was not committed: " + r.getException());
+            return r.getLogIndex();
+        }));
     }
 
     public static Replica start(Settings s, Supplier<PlacementPolicy> policy, FatalHandler fatal) throws IOException {
@@ -133,8 +152,7 @@ public final class Replica implements AutoCloseable {
         // Ratis' default backs off to 5 s between tries once a follower has been down for ~30 tries, and an
         // INCONSISTENCY reply counts as one, so a follower coming back would crawl. Retry every 200 ms instead.
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, "1ms,10, 50ms,20, 200ms,100000000");
-        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-        RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.readTimeoutMillis(), TimeUnit.MILLISECONDS));
+        // Linearizable reads do not use Ratis' read index (a deposed leader can pass it): see ReadBarrier.
         RaftServerConfigKeys.setSleepDeviationThreshold(p, TimeDuration.valueOf(2000, TimeUnit.MILLISECONDS));
         return p;
     }
@@ -170,22 +188,39 @@ public final class Replica implements AutoCloseable {
 
     // ---- reads -----------------------------------------------------------------------------------------------
 
-    /** Runs a query on this replica: linearizable (read index) unless {@code stale}. */
+    /**
+     * Runs a query on this replica. Unless {@code stale}, it is linearizable: it waits for a read barrier committed
+     * through the log after the call (see {@link ReadBarrier}), then for this replica to apply up to it, and reads the
+     * local state. A stale read answers from the local state at once.
+     */
     public CompletableFuture<JsonNode> query(Query q, boolean stale) {
         Message m = Message.valueOf(ByteString.copyFrom(q.toByteArray()));
-        // TEST ONLY (chaos suite, -Dcardinal.injectBug): stale-read serves every read from local state, no read index.
+        // TEST ONLY (chaos suite, -Dcardinal.injectBug): stale-read serves every read from local state, no barrier.
         if (io.cardinal.state.InjectedBugs.on("stale-read")) stale = true;
-        CompletableFuture<RaftClientReply> f = stale
-                ? client.async().sendStaleRead(m, 0, peerId)
-                : client.async().sendReadOnly(m, peerId);
-        return f.thenApply(r -> {
-            if (!r.isSuccess()) throw new IllegalStateException(String.valueOf(r.getException()));
-            try {
-                return Views.JSON.readTree(r.getMessage().getContent().toByteArray());
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        if (stale) return client.async().sendStaleRead(m, 0, peerId).thenApply(Replica::queryReply);
+        return readBarrier.confirm()
+                .thenCompose(stateMachine::awaitApplied)
+                .thenComposeAsync(v -> stateMachine.query(m), readExecutor)
+                .thenApply(reply -> parseJson(reply.getContent()))
+                .orTimeout(settings.readTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static JsonNode queryReply(RaftClientReply r) {
+        if (!r.isSuccess()) throw new IllegalStateException(String.valueOf(r.getException()));
+        return parseJson(r.getMessage().getContent());
+    }
+
+    private static JsonNode parseJson(ByteString content) {
+        try {
+            return Views.JSON.readTree(content.toByteArray());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** How many read barriers this replica has appended (one per batch of concurrent linearizable reads). */
+    public long readBarriersSent() {
+        return readBarrier.barriersSent();
     }
 
     public CardinalStateMachine stateMachine() {
@@ -275,6 +310,7 @@ public final class Replica implements AutoCloseable {
     @Override
     public void close() throws IOException {
         controller.close();
+        readExecutor.shutdownNow();
         try {
             client.close();
         } finally {

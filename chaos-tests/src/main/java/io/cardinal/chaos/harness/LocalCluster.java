@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -42,6 +43,7 @@ public final class LocalCluster implements AutoCloseable {
     private final Map<String, int[]> ports = new LinkedHashMap<>();
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final String extraConfig;
+    private boolean testHooks;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private LocalCluster(Path dir, int replicas, String extraConfig, boolean agentGateways) throws IOException {
@@ -60,9 +62,28 @@ public final class LocalCluster implements AutoCloseable {
 
     /** As {@link #start(Path, int, String)}; with {@code agentGateways} every peer also gets an agentAddress on a free port. */
     public static LocalCluster start(Path dir, int replicas, String extraConfig, boolean agentGateways) throws IOException {
-        LocalCluster c = new LocalCluster(dir, replicas, extraConfig, agentGateways);
-        for (String id : c.ports.keySet()) c.start(id);
-        return c;
+        return prepare(dir, replicas, extraConfig, agentGateways).startAll();
+    }
+
+    /** Writes every replica's config but starts none: adjust with {@link #appendConfig}/{@link #withTestHooks}, then {@link #startAll}. */
+    public static LocalCluster prepare(Path dir, int replicas, String extraConfig, boolean agentGateways) throws IOException {
+        return new LocalCluster(dir, replicas, extraConfig, agentGateways);
+    }
+
+    public LocalCluster startAll() throws IOException {
+        for (String id : ports.keySet()) start(id);
+        return this;
+    }
+
+    /** Servers started from now on enable the test-only HTTP hooks ({@code -Dcardinal.testHooks=true}). */
+    public LocalCluster withTestHooks() {
+        testHooks = true;
+        return this;
+    }
+
+    /** Appends YAML lines to one replica's config (keys the shared config does not set), before it starts. */
+    public void appendConfig(String id, String yaml) throws IOException {
+        Files.writeString(dir.resolve(id).resolve("server.yaml"), yaml.endsWith("\n") ? yaml : yaml + "\n", StandardOpenOption.APPEND);
     }
 
     /**
@@ -133,6 +154,7 @@ public final class LocalCluster implements AutoCloseable {
         String flags = System.getProperty("cardinal.server.jvmFlags", "").trim();
         cmd.addAll(flags.isEmpty() ? TEST_JVM_FLAGS : List.of(flags.split("\\s+")));
         cmd.addAll(JVM_OPENS);
+        if (testHooks) cmd.add("-Dcardinal.testHooks=true"); // io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY
         cmd.add("-cp");
         cmd.add(System.getProperty("cardinal.server.classpath", System.getProperty("java.class.path")));
         cmd.add("io.cardinal.server.ServerMain");

@@ -223,6 +223,7 @@ public final class Api {
                     return failCard(r);
                 }
                 if (m.equals("POST") && p.length == 4 && p[3].equals("clock-offset")) return done(clockOffset(r));
+                if (m.equals("POST") && p.length == 4 && p[3].equals("raft-isolate")) return done(raftIsolate(r));
                 break;
             default:
                 break;
@@ -314,10 +315,7 @@ public final class Api {
 
     /** TEST ONLY (chaos suite): skews this replica's wall clock; 404 unless the server runs with test hooks. */
     private Response clockOffset(Request r) {
-        if (!io.cardinal.state.WallClock.testHooks()) {
-            throw new ApiException("not_found", "POST /v1/debug/clock-offset is a test hook: start the server with -D"
-                    + io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY + "=true");
-        }
+        requireTestHooks(r);
         ObjectNode b = Bodies.object(r.body(), Set.of("offsetMillis"));
         if (!b.has("offsetMillis") || !b.get("offsetMillis").canConvertToLong()) {
             throw ApiException.invalid("offsetMillis: required, an integer number of milliseconds");
@@ -332,6 +330,35 @@ public final class Api {
         ObjectNode o = Views.JSON.createObjectNode();
         o.put("id", replica.id());
         o.put("offsetMillis", offset);
+        return Response.json(200, o);
+    }
+
+    private static void requireTestHooks(Request r) {
+        if (!io.cardinal.state.WallClock.testHooks()) {
+            throw new ApiException("not_found", r.method() + " " + r.path() + " is a test hook: start the server with -D"
+                    + io.cardinal.state.WallClock.TEST_HOOKS_PROPERTY + "=true");
+        }
+    }
+
+    /**
+     * TEST ONLY: cuts Raft traffic between {@code peers} and the other replicas for {@code millis}; every replica must
+     * be sent the same request (see {@link io.cardinal.consensus.RaftIsolation}). 404 unless the server runs with test hooks.
+     */
+    private Response raftIsolate(Request r) {
+        requireTestHooks(r);
+        ObjectNode b = Bodies.object(r.body(), Set.of("peers", "millis"));
+        if (!b.path("peers").isArray() || b.path("peers").isEmpty()) throw ApiException.invalid("peers: required, a non-empty list of replica ids");
+        Set<String> peers = new java.util.TreeSet<>();
+        b.path("peers").forEach(n -> peers.add(n.asText()));
+        long millis = Bodies.number(b, "millis", -1);
+        try {
+            io.cardinal.consensus.RaftIsolation.isolate(peers, millis);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("millis: " + e.getMessage());
+        }
+        ObjectNode o = Views.JSON.createObjectNode();
+        o.put("id", replica.id());
+        o.put("millis", millis);
         return Response.json(200, o);
     }
 

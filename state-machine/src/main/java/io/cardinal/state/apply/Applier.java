@@ -71,6 +71,12 @@ public final class Applier {
             throw new InvariantViolation(0, "batch at index " + entryIndex + " has schema version " + batch.getSchemaVersion()
                     + ", this replica understands up to " + SCHEMA_VERSION + "; upgrade it before applying newer entries");
         }
+        if (batch.getEventsCount() == 0) {
+            // A read barrier: any replica may append one (the leader's term is not known to the sender), and it
+            // changes nothing, so the term check below does not apply to it.
+            StateInternals.setApplied(state, entryTerm, entryIndex);
+            return ApplyResult.barrier();
+        }
         if (entryTerm != 0 && batch.getLeaderTerm() != entryTerm) {
             StateInternals.setApplied(state, entryTerm, entryIndex);
             return ApplyResult.skipped("batch built by the leader of term " + batch.getLeaderTerm()
