@@ -86,6 +86,21 @@ final class CardinalTarget {
         return new double[]{count, sum};
     }
 
+    /** The value of a counter without labels from {@code /metrics} on {@code replica} (NaN if absent). */
+    double counter(String replica, String name) {
+        try {
+            HttpResponse<byte[]> r = get(replica, "/metrics").get(10, TimeUnit.SECONDS);
+            for (String line : new String(r.body(), StandardCharsets.UTF_8).split("\n")) {
+                if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                    return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        } catch (Exception e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+
     /** Mean server-side milliseconds between two {@link #commandTimer} readings. */
     static String serverMean(double[] before, double[] after) {
         double n = after[0] - before[0];

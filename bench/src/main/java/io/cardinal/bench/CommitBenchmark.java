@@ -38,7 +38,7 @@ import java.util.stream.Stream;
  * --clients 1,16,256       client counts (each a cell)
  * --seconds N              measured seconds per cell (default 10)
  * --warmup-seconds N       unrecorded seconds before each cell (default 3)
- * --workload submit|place|all
+ * --workload submit|place|read|all   read: GET of one job, linearizable (leader, follower) and stale
  * --etcd auto|off|PATH     auto: /usr/bin/etcd (or etcd on PATH) if present
  * --out FILE               also write the report (markdown) there
  * --spread-clients N       the extra row: N clients spread over all replicas (default 16; 0 = none)
@@ -87,15 +87,15 @@ public final class CommitBenchmark {
                     case "--keep" -> keep = true;
                     case "-h", "--help" -> {
                         System.out.println("usage: CommitBenchmark [--clients 1,16,256] [--seconds N] [--warmup-seconds N] "
-                                + "[--workload submit|place|all] [--etcd auto|off|PATH] [--out FILE] [--spread-clients N] "
+                                + "[--workload submit|place|read|all] [--etcd auto|off|PATH] [--out FILE] [--spread-clients N] "
                                 + "[--dir DIR] [--keep]");
                         System.exit(0);
                     }
                     default -> throw new IllegalArgumentException("unknown option " + a + " (try --help)");
                 }
             }
-            if (!List.of("submit", "place", "all").contains(workload)) {
-                throw new IllegalArgumentException("--workload: submit|place|all, got " + workload);
+            if (!List.of("submit", "place", "read", "all").contains(workload)) {
+                throw new IllegalArgumentException("--workload: submit|place|read|all, got " + workload);
             }
             for (int c : clients) if (c < 1 || c > 1024) throw new IllegalArgumentException("--clients: each 1..1024, got " + c);
             if (seconds < 1 || seconds > 600) throw new IllegalArgumentException("--seconds: 1..600, got " + seconds);
@@ -171,8 +171,9 @@ public final class CommitBenchmark {
                 opt.clients, opt.seconds, opt.warmupSeconds, opt.workload, opt.etcd);
         System.out.printf(Locale.ROOT, "payloads: submit spec %d bytes, placement spec %d bytes; etcd value %d bytes%n",
                 submitBytes, placeBytes, submitBytes);
-        if (!opt.workload.equals("place")) cardinalSubmit(dir.resolve("cardinal-submit"));
-        if (!opt.workload.equals("submit")) cardinalPlace(dir.resolve("cardinal-place"));
+        if (opt.workload.equals("submit") || opt.workload.equals("all")) cardinalSubmit(dir.resolve("cardinal-submit"));
+        if (opt.workload.equals("place") || opt.workload.equals("all")) cardinalPlace(dir.resolve("cardinal-place"));
+        if (opt.workload.equals("read") || opt.workload.equals("all")) cardinalRead(dir.resolve("cardinal-read"));
         Path etcd = etcdBinary();
         if (etcd != null) etcd(etcd, dir.resolve("etcd"));
     }
@@ -219,6 +220,42 @@ public final class CommitBenchmark {
                         + CardinalTarget.serverMean(timer, t.commandTimer(leader, "submit_job"))));
                 print(rows.get(rows.size() - 1));
                 notes.add("Submit cluster queue depth per cell: " + String.join("; ", waits) + ".");
+            } finally {
+                removeHook(hook);
+            }
+        }
+    }
+
+    // ---- Cardinal: read one job (linearizable: a read barrier through the log; stale: local) ---------------------
+
+    private void cardinalRead(Path dir) throws Exception {
+        System.out.println("starting 3 Cardinal replicas for reads under " + dir);
+        try (LocalCluster c = LocalCluster.start(dir, 3, "")) {
+            Thread hook = shutdownHook(c);
+            try {
+                String leader = c.awaitLeader(90_000);
+                String follower = c.ids().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+                CardinalTarget t = new CardinalTarget(c, executor);
+                LocalCluster.Reply job = c.post(leader, "/v1/jobs", SUBMIT_SPEC, "Idempotency-Key", "read-bench");
+                if (job.status() != 201) throw new IllegalStateException("submit for the read benchmark: " + job.body());
+                String path = "/v1/jobs/" + job.body().path("jobId").asText();
+                record Cell(String name, String replica, String query) {
+                }
+                List<Cell> cells = List.of(new Cell("read", leader, ""), new Cell("read", follower, ""),
+                        new Cell("read ?stale=true", leader, "?stale=true"));
+                for (int clients : opt.clients) {
+                    for (Cell cell : cells) {
+                        double before = t.counter(leader, "cardinal_read_barriers_total") + t.counter(follower, "cardinal_read_barriers_total");
+                        ClosedLoop.Result r = ClosedLoop.run(clients, (client, seq) -> t.get(cell.replica(), path + cell.query())
+                                .thenApply(CardinalTarget.expect(200)), ms(opt.warmupSeconds), ms(opt.seconds), executor);
+                        double barriers = t.counter(leader, "cardinal_read_barriers_total") + t.counter(follower, "cardinal_read_barriers_total") - before;
+                        String target = cell.replica().equals(leader) ? "leader" : "follower";
+                        rows.add(new Row("cardinal", cell.name(), target, clients, r, cell.query().isEmpty()
+                                ? String.format(Locale.ROOT, "%.0f read barriers for %d reads in the cell incl. warm-up", barriers, r.ok())
+                                : ""));
+                        print(rows.get(rows.size() - 1));
+                    }
+                }
             } finally {
                 removeHook(hook);
             }

@@ -87,6 +87,8 @@ public final class ServerMain {
         Gauge.builder("cardinal.raft.commit.index", replica, Replica::commitIndex).register(metrics);
         Gauge.builder("cardinal.applied.index", replica, r -> r.stateMachine().appliedIndex()).register(metrics);
         Gauge.builder("cardinal.leader", replica, r -> r.controller().ready() ? 1 : 0).register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("cardinal.read.barriers", replica, Replica::readBarriersSent)
+                .description("read barriers this replica appended (one per batch of concurrent linearizable reads)").register(metrics);
         Api api = new Api(replica, config, metrics, metrics::scrape);
         AgentGateway gateway = new AgentGateway(replica, api::members, metrics, config.heartbeatTtlMillis, config.lostNodeHoldMillis);
         api.attachGateway(gateway);
