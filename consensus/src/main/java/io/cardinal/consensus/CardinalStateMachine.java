@@ -335,8 +335,8 @@ public final class CardinalStateMachine extends BaseStateMachine {
         CompletableFuture<Void> f = new CompletableFuture<>();
         synchronized (appliedWaiters) {
             if (appliedWaiterCount >= MAX_APPLIED_WAITERS) {
-                return CompletableFuture.failedFuture(new IllegalStateException(MAX_APPLIED_WAITERS
-                        + " reads already wait for this replica to catch up (applied " + appliedIndex() + ")"));
+                return CompletableFuture.failedFuture(new ReadUnavailableException(MAX_APPLIED_WAITERS
+                        + " reads already wait for this replica to catch up (applied " + appliedIndex() + ")", null));
             }
             appliedWaiters.computeIfAbsent(index, k -> new ArrayList<>(2)).add(f);
             appliedWaiterCount++;
@@ -369,7 +369,14 @@ public final class CardinalStateMachine extends BaseStateMachine {
                 appliedWaiterCount -= e.getValue().size();
             }
         }
-        for (CompletableFuture<Void> f : ready) f.complete(null);
+        for (CompletableFuture<Void> f : ready) {
+            // Runs on the apply thread: whatever a waiter's continuation does must not stop applying.
+            try {
+                f.complete(null);
+            } catch (RuntimeException e) {
+                LOG.warn("a read waiting for index {} failed to continue", applied, e);
+            }
+        }
     }
 
     @Override

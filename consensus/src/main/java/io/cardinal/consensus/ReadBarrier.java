@@ -40,8 +40,8 @@ final class ReadBarrier {
         boolean send = false;
         synchronized (this) {
             if (inFlightReads + nextReads >= MAX_WAITING_READS) {
-                return CompletableFuture.failedFuture(new IllegalStateException(
-                        MAX_WAITING_READS + " reads already wait for a read barrier; retry"));
+                return CompletableFuture.failedFuture(new ReadUnavailableException(
+                        MAX_WAITING_READS + " reads already wait for a read barrier", null));
             }
             if (inFlight == null) {
                 inFlight = new CompletableFuture<>();

@@ -42,6 +42,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -91,13 +92,16 @@ public final class Replica implements AutoCloseable {
     private final RaftClient barrierClient;
     private final RaftPeerId peerId;
     private final ReadBarrier readBarrier;
-    /** Runs confirmed reads off the apply thread (which completes their wait); bounded, refuses when full. */
+    /**
+     * Runs confirmed reads off the apply thread (which completes their wait). Bounded: when full, a read is dropped
+     * and its caller gets the read timeout; the apply thread that hands it over must never see an exception.
+     */
     private final ThreadPoolExecutor readExecutor = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(MAX_QUEUED_READS), r -> {
                 Thread t = new Thread(r, "cardinal-reads");
                 t.setDaemon(true);
                 return t;
-            });
+            }, (task, pool) -> LOG.warn("{} reads queued; one more is dropped and will time out", MAX_QUEUED_READS));
     static final int MAX_QUEUED_READS = 10_000;
     /** The log entry of a read barrier: an event batch with no events, which apply treats as a no-op. */
     private static final Message BARRIER = Message.valueOf(ByteString.copyFrom(EventBatch.newBuilder()
@@ -112,8 +116,11 @@ public final class Replica implements AutoCloseable {
         this.client = client;
         this.barrierClient = barrierClient;
         this.peerId = RaftPeerId.valueOf(settings.id());
-        this.readBarrier = new ReadBarrier(() -> barrierClient.async().send(BARRIER).thenApply(r -> {
-            if (!r.isSuccess()) throw new IllegalStateException("the read barrier was not committed: " + r.getException());
+        this.readBarrier = new ReadBarrier(() -> barrierClient.async().send(BARRIER).handle((r, ex) -> {
+            if (ex != null || !r.isSuccess()) {
+                Throwable why = ex != null ? ex : r.getException();
+                throw new ReadUnavailableException("the read barrier was not committed: " + why, why);
+            }
             return r.getLogIndex();
         }));
     }
@@ -210,8 +217,16 @@ public final class Replica implements AutoCloseable {
         CompletableFuture<Void> readable = stale ? CompletableFuture.completedFuture(null)
                 : readBarrier.confirm().thenCompose(stateMachine::awaitApplied);
         return readable.thenComposeAsync(v -> stateMachine.query(m), readExecutor)
-                .thenApply(reply -> parseJson(reply.getContent()))
-                .orTimeout(settings.readTimeoutMillis(), TimeUnit.MILLISECONDS);
+                .thenApply(r -> parseJson(r.getContent()))
+                .orTimeout(settings.readTimeoutMillis(), TimeUnit.MILLISECONDS)
+                .exceptionally(ex -> {
+                    Throwable e = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                    if (e instanceof ReadUnavailableException u) throw u;
+                    if (e instanceof TimeoutException) {
+                        throw new ReadUnavailableException("the read was not confirmed within " + settings.readTimeoutMillis() + " ms", e);
+                    }
+                    throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                });
     }
 
     private static JsonNode parseJson(ByteString content) {

@@ -128,6 +128,9 @@ public final class Api {
         Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
         if (e instanceof ApiException a) return Response.error(a.code(), a.getMessage());
         if (e instanceof TimeoutException) return Response.error("unavailable", "timed out waiting for the cluster; retry");
+        if (e instanceof io.cardinal.consensus.ReadUnavailableException) {
+            return Response.error("unavailable", "the read could not be confirmed (" + abbreviate(e.getMessage()) + "); retry, or use ?stale=true");
+        }
         String m = String.valueOf(e.getMessage());
         if (m.contains("NotLeader") || m.contains("LeaderNotReady") || m.contains("ReadIndex") || m.contains("ReadException")
                 || m.contains("TimeoutIOException") || m.contains("AlreadyClosed") || m.contains("NoLeader")) {
