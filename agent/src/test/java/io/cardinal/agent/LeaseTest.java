@@ -15,8 +15,8 @@ class LeaseTest {
 
   @Test
   void planKeepsGraceAndMarginInsideTheLease() {
-    // The server default: 12 s lease, 2 s grace -> SIGTERM at 9 s, SIGKILL by 11 s, 1 s before the server's hold ends.
-    assertEquals(new Lease.Plan(9000, 2000), Lease.plan(12_000, 2000));
+    // The server default: 12 s lease, 2 s grace -> SIGTERM at 7 s, SIGKILL by 9 s, 3 s before the server's hold ends.
+    assertEquals(new Lease.Plan(7000, 2000), Lease.plan(12_000, 2000));
     // Grace that would eat more than half the usable lease: SIGKILL at lease - margin instead.
     assertEquals(new Lease.Plan(3000, 0), Lease.plan(4000, 2000));
     // A lease of under four margins keeps a quarter of itself as margin.
@@ -52,8 +52,8 @@ class LeaseTest {
     l.setLeaseMillis(12_000);
     assertFalse(l.due(t0 + 100_000 * MS), "never acked: nothing to count from");
     l.acked(t0);
-    assertFalse(l.due(t0 + 8999 * MS));
-    assertTrue(l.due(t0 + 9000 * MS));
+    assertFalse(l.due(t0 + 6999 * MS));
+    assertTrue(l.due(t0 + 7000 * MS));
     l.fenced();
     assertFalse(l.due(t0 + 20_000 * MS), "fenced once for this anchor");
     assertEquals(20_000, l.sinceAckMillis(t0 + 20_000 * MS));
@@ -62,8 +62,8 @@ class LeaseTest {
     assertFalse(l.due(t0 + 20_000 * MS));
     // A newer ack re-arms it from its own send time.
     l.acked(t0 + 19_000 * MS);
-    assertFalse(l.due(t0 + 27_999 * MS));
-    assertTrue(l.due(t0 + 28_000 * MS));
+    assertFalse(l.due(t0 + 25_999 * MS));
+    assertTrue(l.due(t0 + 26_000 * MS));
     // A Welcome without a lease (older server) switches fencing off.
     l.setLeaseMillis(0);
     assertFalse(l.due(t0 + 100_000 * MS));
