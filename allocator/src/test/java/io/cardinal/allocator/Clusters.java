@@ -212,7 +212,8 @@ public final class Clusters {
         if (req.maxSupernodes() > 0 && supernodes.size() > req.maxSupernodes()) return "spans " + supernodes.size() + " > cap";
         if (!spares) {
             for (var e : takenPerSupernode.entrySet()) {
-                int free = inv.usableCardCount(e.getKey()) - inv.spareCount(e.getKey());
+                // Lent jobs' cards stand in for spares (an eviction gives them back): only the rest must stay free.
+                int free = inv.usableCardCount(e.getKey()) - inv.freeSpareCount(e.getKey());
                 if (e.getValue() > free) return "took " + e.getValue() + " cards of " + e.getKey() + ", only " + free + " outside spares";
             }
         }

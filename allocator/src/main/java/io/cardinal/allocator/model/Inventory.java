@@ -30,6 +30,11 @@ public final class Inventory {
     private final HashMap<String, NodeState> nodesById = new HashMap<>();
     private final TreeMap<String, SupernodeState> supernodes = new TreeMap<>();
     private final Map<String, List<CardRef>> cardsByJob = new HashMap<>();
+    /**
+     * Jobs that run on lent spare cards (see {@code policy.SpareLending}): they may be evicted when a replacement
+     * needs the cards. The mark lasts until the job releases its cards.
+     */
+    private final HashSet<String> lentJobs = new HashSet<>();
     private int cardsAllocated;
     private int cardsTotal;
     /** Supernodes in id order, each with its nodes in id order; rebuilt after a topology change. */
@@ -150,8 +155,15 @@ public final class Inventory {
             this.supernodeId = supernodeId;
         }
 
+        /** Cards of lent jobs on this supernode's nodes: they stand in for spare cards (eviction gives them back). */
+        int lentCards;
+
         int spareCount() {
             return spareRule.spareCount(cardsTotal);
+        }
+
+        int freeSpareCount() {
+            return Math.max(0, spareCount() - lentCards);
         }
 
         void copySummariesFrom(SupernodeState src) {
@@ -222,9 +234,11 @@ public final class Inventory {
             sc.spareRule = src.spareRule;
             sc.cardsTotal = src.cardsTotal;
             sc.cardsUsable = src.cardsUsable;
+            sc.lentCards = src.lentCards;
             sc.copySummariesFrom(src);
         }
         c.cardsByJob.putAll(cardsByJob); // lists are immutable
+        c.lentJobs.addAll(lentJobs);
         c.cardsAllocated = cardsAllocated;
         c.cardsTotal = cardsTotal;
         return c;
@@ -243,6 +257,7 @@ public final class Inventory {
                 }
             }
             SupernodeState old = n.supernode;
+            old.lentCards -= lentCardsOn(n);
             old.cardsTotal -= n.holders.length;
             old.removeNode(n, n.cardsUsable());
             cardsTotal -= n.holders.length;
@@ -276,9 +291,22 @@ public final class Inventory {
         sn.nodes.put(n.nodeId, n);
         n.supernode = sn;
         sn.cardsTotal += count;
+        sn.lentCards += lentCardsOn(n);
         sn.addNode(n);
         cardsTotal += count;
         index = null;
+    }
+
+    private int lentCardsOn(NodeState n) {
+        if (lentJobs.isEmpty()) return 0;
+        int k = 0;
+        for (Holder h : n.holders) if (h != null && lentJobs.contains(h.jobId())) k++;
+        return k;
+    }
+
+    /** Counts the job's cards as lent on their supernodes (+1) or no longer (-1). */
+    private void countLent(List<CardRef> cards, int sign) {
+        for (CardRef c : cards) nodesById.get(c.nodeId()).supernode.lentCards += sign;
     }
 
     public void setNodeOnline(String nodeId, boolean online) {
@@ -323,6 +351,18 @@ public final class Inventory {
      */
     public void allocate(Holder holder, Placement placement) {
         allocateCards(holder, placement.cards());
+    }
+
+    /**
+     * As {@link #allocate(Holder, Placement)}; {@code lent}: the job runs on lent spare cards and may be evicted when
+     * a replacement needs them ({@link #isLent}), until it releases its cards.
+     */
+    public void allocate(Holder holder, Placement placement, boolean lent) {
+        allocateCards(holder, placement.cards());
+        if (lent) {
+            lentJobs.add(holder.jobId());
+            countLent(cardsByJob.get(holder.jobId()), 1);
+        }
     }
 
     /** As {@link #allocate(Holder, Placement)}, from a plain card list (used to restore a job's cards). */
@@ -378,6 +418,15 @@ public final class Inventory {
         cardsAllocated += cards.size();
     }
 
+    /** As {@link #restore(Holder, List)}, putting back the job's lent mark too when it had one. */
+    public void restore(Holder holder, List<CardRef> cards, boolean lent) {
+        restore(holder, cards);
+        if (lent) {
+            lentJobs.add(holder.jobId());
+            countLent(cards, 1);
+        }
+    }
+
     /** Frees every card the job holds; returns them (empty when it held none). */
     public List<CardRef> release(String jobId) {
         List<CardRef> cards = cardsByJob.get(jobId);
@@ -389,6 +438,7 @@ public final class Inventory {
             }
         }
         cardsByJob.remove(jobId);
+        if (lentJobs.remove(jobId)) countLent(cards, -1);
         for (CardRef c : cards) {
             NodeState n = nodesById.get(c.nodeId());
             int before = n.cardsUsable();
@@ -468,6 +518,18 @@ public final class Inventory {
         return cards == null ? List.of() : cards;
     }
 
+    /** True when the job holds cards on a lent placement (evictable when a replacement needs them). */
+    public boolean isLent(String jobId) {
+        return lentJobs.contains(jobId);
+    }
+
+    /** Jobs holding lent placements, in id order. */
+    public List<String> lentJobs() {
+        List<String> ids = new ArrayList<>(lentJobs);
+        Collections.sort(ids);
+        return ids;
+    }
+
     /** Job ids that hold cards, in id order. */
     public List<String> holdingJobs() {
         List<String> ids = new ArrayList<>(cardsByJob.keySet());
@@ -480,10 +542,26 @@ public final class Inventory {
         return s == null ? new SpareRule(0, 0) : s.spareRule;
     }
 
-    /** How many usable cards of the supernode are held back from normal placement. */
+    /** The supernode's spare count: how many cards its spare rule keeps for replacements. */
     public int spareCount(String supernodeId) {
         SupernodeState s = supernodes.get(supernodeId);
         return s == null ? 0 : s.spareCount();
+    }
+
+    /**
+     * How many usable cards of the supernode normal placement must leave free: its spare count less the cards lent
+     * jobs hold there (lent cards stand in for spares, an eviction gives them back), at least 0. Equal to
+     * {@link #spareCount} when nothing is lent.
+     */
+    public int freeSpareCount(String supernodeId) {
+        SupernodeState s = supernodes.get(supernodeId);
+        return s == null ? 0 : s.freeSpareCount();
+    }
+
+    /** Cards held by lent jobs on the supernode's nodes. */
+    public int lentCardCount(String supernodeId) {
+        SupernodeState s = supernodes.get(supernodeId);
+        return s == null ? 0 : s.lentCards;
     }
 
     /** Usable cards of a supernode, in (node, index) order. */
@@ -504,8 +582,9 @@ public final class Inventory {
     }
 
     /**
-     * The card's status. Spares are not fixed cards: the last {@code spareCount} usable cards of a supernode (in
-     * (node, index) order) are shown as SPARE, and normal placement leaves that many usable cards free.
+     * The card's status. Spares are not fixed cards: the last {@code freeSpareCount} usable cards of a supernode (in
+     * (node, index) order) are shown as SPARE, and normal placement leaves that many usable cards free (the spare
+     * count, less cards of lent jobs, which stand in for spares).
      */
     public CardStatus status(CardRef card) {
         NodeState n = node(card.nodeId());
@@ -515,7 +594,7 @@ public final class Inventory {
         if (!n.healthy[i]) return CardStatus.UNHEALTHY;
         if (!n.online) return CardStatus.OFFLINE;
         if (n.cordoned) return CardStatus.CORDONED;
-        int spares = n.supernode.spareCount();
+        int spares = n.supernode.freeSpareCount();
         if (spares == 0) return CardStatus.FREE;
         // Walk usable cards from the end of the supernode until `spares` have been counted.
         int seen = 0;
@@ -570,6 +649,11 @@ public final class Inventory {
 
     public int spareCountAt(int s) {
         return index()[s].spareCount();
+    }
+
+    /** {@link #freeSpareCount(String)} of supernode s: the usable cards normal placement must leave free there. */
+    public int freeSpareCountAt(int s) {
+        return index()[s].freeSpareCount();
     }
 
     public int nodeCountAt(int s) {

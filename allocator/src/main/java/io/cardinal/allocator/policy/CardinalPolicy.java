@@ -524,7 +524,7 @@ public final class CardinalPolicy implements PlacementPolicy {
     private TaskCards moveInto(Inventory inv, PlacementRequest req, int s, int task, Set<CardRef> claimed,
                                java.util.Map<String, Integer> freshByNode, int[] claimedIn, boolean useSpares) {
         int c = req.cardsPerTask();
-        int budget = inv.usableCardsAt(s) - claimedIn[s] - (useSpares ? 0 : inv.spareCountAt(s));
+        int budget = inv.usableCardsAt(s) - claimedIn[s] - (useSpares ? 0 : inv.freeSpareCountAt(s));
         if (budget < c) return null;
         int bestK = -1;
         long bestKey = Long.MAX_VALUE;

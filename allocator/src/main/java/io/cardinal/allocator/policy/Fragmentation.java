@@ -33,7 +33,7 @@ public final class Fragmentation {
             inv.usableHistogramAt(s, any, hist, 0); // always answers for any model
             long slots = 0;
             for (int x = cardsPerTask; x < width; x++) slots += (long) hist[x] * (x / cardsPerTask);
-            total += stranded(slots, inv.usableCardsAt(s) - inv.spareCountAt(s), tasks, cardsPerTask);
+            total += stranded(slots, inv.usableCardsAt(s) - inv.freeSpareCountAt(s), tasks, cardsPerTask);
         }
         return total;
     }

@@ -52,7 +52,7 @@ final class View {
         this.histWidth = nodeCardsMax + 1;
         this.hist = new int[supernodes * histWidth];
         for (int s = 0; s < supernodes; s++) {
-            int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.spareCountAt(s));
+            int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.freeSpareCountAt(s));
             budgetCards[s] = Math.max(0, budget);
             if (budget < cardsPerTask) continue; // nothing can be taken here anyway
             int base = s * histWidth;
@@ -74,7 +74,7 @@ final class View {
         if (u != null) return u;
         int nodeCount = inv.nodeCountAt(s);
         u = new int[nodeCount];
-        int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.spareCountAt(s));
+        int budget = inv.usableCardsAt(s) - (useSpares ? 0 : inv.freeSpareCountAt(s));
         if (budget >= cardsPerTask) {
             for (int k = 0; k < nodeCount; k++) u[k] = inv.nodeUsableAt(s, k, req.cardModels());
         }

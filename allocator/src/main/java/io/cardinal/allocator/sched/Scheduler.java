@@ -7,6 +7,7 @@ import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.SupernodeRule;
 import io.cardinal.allocator.policy.PlacementPolicy;
+import io.cardinal.allocator.policy.SpareLending;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,16 +51,23 @@ public final class Scheduler {
      * one supernode may wait for one, in percent of its estimated run time; when no supernode is expected to have
      * room sooner (by the running jobs' estimated ends), it is spread over several now. It stands for the slowdown
      * a job split over the scale-out network would suffer: waiting longer than that costs more than it saves.
-     * Without run-time estimates the job waits (nothing tells when a supernode frees up).
+     * Without run-time estimates the job waits (nothing tells when a supernode frees up). {@code lendSpares}: a
+     * job that cannot be placed normally may get a lent placement on one supernode's free and spare cards
+     * ({@link SpareLending#placeLent}), tried right after normal placement; off by default, and with it off every
+     * decision is the same as without the option.
      */
     public record Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried,
-                          int localityWaitPercent) {
+                          int localityWaitPercent, boolean lendSpares) {
         public static final int DEFAULT_LOCALITY_WAIT_PERCENT = 50;
 
         public Options {
             if (maxJobsConsidered < 1) throw new IllegalArgumentException("maxJobsConsidered must be >= 1");
             if (maxVictimsTried < 0) throw new IllegalArgumentException("maxVictimsTried must be >= 0");
             if (localityWaitPercent < 0) throw new IllegalArgumentException("localityWaitPercent must be >= 0");
+        }
+
+        public Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried, int localityWaitPercent) {
+            this(maxJobsConsidered, preemption, backfill, maxVictimsTried, localityWaitPercent, false);
         }
 
         public Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried) {
@@ -120,6 +128,10 @@ public final class Scheduler {
         final Map<String, Long> passEnds = new HashMap<>();
         /** Like {@code failedShapes}, for spreading PREFERRED jobs. */
         final Map<String, Integer> spreadFailed = new HashMap<>();
+        /** Like {@code failedShapes}, for lent placements. */
+        final Map<String, Integer> lentFailed = new HashMap<>();
+        /** Lent jobs released on the working copy while victims are tried, so that putting them back keeps the mark. */
+        final Set<String> unheldLent = new HashSet<>();
         Map<String, Long> freeAtCache;
         boolean freeAtUnknown;
         long shadowMillis = 0; // 0: unknown
@@ -166,14 +178,22 @@ public final class Scheduler {
                 commit(req, p, p.reason());
                 return;
             }
+            // Before spreading: a lent placement keeps the job in one supernode, and takes nothing from the head's
+            // hold (its nodes are cordoned on the working copy, and they include their supernode's spare count).
+            if (options.lendSpares() && placeLent(req)) return;
             if (spreadIfOneIsFar(job)) return;
             // Backfill into the head's held nodes when the job surely ends before the head needs them.
             if (!reservedNodes.isEmpty() && shadowMillis > 0 && job.estimatedRunMillis() > 0
                     && in.nowMillis() + job.estimatedRunMillis() <= shadowMillis) {
                 hold(false);
                 Decision b = policy.place(work, req);
+                boolean lent = false;
+                if (!(b instanceof Decision.Placed) && options.lendSpares()) {
+                    b = SpareLending.placeLent(policy, work, req);
+                    lent = true;
+                }
                 if (b instanceof Decision.Placed p) {
-                    commit(req, p, p.reason() + "; backfilled: ends before the head " + headJob + " needs these cards");
+                    commit(req, p, p.reason() + "; backfilled: ends before the head " + headJob + " needs these cards", lent);
                 }
                 hold(true);
                 if (b instanceof Decision.Placed) return;
@@ -187,6 +207,25 @@ public final class Scheduler {
                 reason += "; behind head " + headJob;
             }
             out.add(new SchedulingDecision.Wait(req.jobId(), reason));
+        }
+
+        /** A lent placement on one supernode's free and spare cards ({@link SpareLending#placeLent}); true when placed. */
+        boolean placeLent(PlacementRequest req) {
+            if (work.usableCardCount() < req.totalCards()) return false;
+            Integer failedAt = lentFailed.get(shape(req));
+            if (failedAt != null && req.tasks() >= failedAt) return false;
+            Decision d = SpareLending.placeLent(policy, work, req);
+            if (!(d instanceof Decision.Placed p)) {
+                lentFailed.merge(shape(req), req.tasks(), Math::min);
+                return false;
+            }
+            // The head's held nodes are cordoned only on this working copy: without them the placement may leave
+            // the spare count free, and then it is a normal placement, not a lent one.
+            hold(false);
+            boolean lent = !SpareLending.spareCardsTaken(work, p.placement()).isEmpty();
+            hold(true);
+            commit(req, p, lent ? p.reason() : p.reason().substring(p.reason().indexOf("; ") + 2), lent);
+            return true;
         }
 
         /**
@@ -238,6 +277,7 @@ public final class Scheduler {
             }
             failedShapes.clear(); // cards came back
             spreadFailed.clear();
+            lentFailed.clear();
             commit(req, p, p.reason() + "; after preempting " + victims);
             return true;
         }
@@ -251,12 +291,13 @@ public final class Scheduler {
         }
 
         void unhold(RunningJob r) {
+            if (work.isLent(r.jobId())) unheldLent.add(r.jobId());
             work.release(r.jobId());
             usedByTenant.merge(r.tenant(), -(long) r.cards().size(), Long::sum);
         }
 
         void rehold(RunningJob r, Holder h, List<CardRef> cards) {
-            work.restore(h, cards);
+            work.restore(h, cards, unheldLent.contains(r.jobId()));
             usedByTenant.merge(r.tenant(), (long) r.cards().size(), Long::sum);
         }
 
@@ -274,13 +315,17 @@ public final class Scheduler {
         }
 
         void commit(PlacementRequest req, Decision.Placed p, String reason) {
+            commit(req, p, reason, false);
+        }
+
+        void commit(PlacementRequest req, Decision.Placed p, String reason, boolean lent) {
             long est = estimatedRunMillis.getOrDefault(req.jobId(), 0L);
             // The nodes it takes are busy until it ends: later reservations of this pass must not count them free.
             for (var t : p.placement().tasks()) passEnds.merge(t.nodeId(), est > 0 ? in.nowMillis() + est : -1L, Scheduler::laterEnd);
             freeAtCache = null;
-            work.allocate(new Holder(req.jobId(), 1), p.placement());
+            work.allocate(new Holder(req.jobId(), 1), p.placement(), lent);
             usedByTenant.merge(req.tenant(), (long) req.totalCards(), Long::sum);
-            out.add(new SchedulingDecision.Place(req.jobId(), p.placement(), reason));
+            out.add(new SchedulingDecision.Place(req.jobId(), p.placement(), reason, lent));
         }
 
         // ---- quota ---------------------------------------------------------------------------------------------

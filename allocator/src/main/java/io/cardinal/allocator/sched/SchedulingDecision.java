@@ -10,12 +10,20 @@ public sealed interface SchedulingDecision {
 
     String reason();
 
-    /** Give the job these cards (after the Preempt decisions listed before it, if any). */
-    record Place(String jobId, Placement placement, String reason) implements SchedulingDecision {
+    /**
+     * Give the job these cards (after the Preempt decisions listed before it, if any). {@code lent}: the placement
+     * takes spare cards lent to it (see {@code policy.SpareLending}); the job must be allocated with the lent mark
+     * and is evicted when a replacement needs those cards.
+     */
+    record Place(String jobId, Placement placement, String reason, boolean lent) implements SchedulingDecision {
         public Place {
             Objects.requireNonNull(jobId);
             Objects.requireNonNull(placement);
             Objects.requireNonNull(reason);
+        }
+
+        public Place(String jobId, Placement placement, String reason) {
+            this(jobId, placement, reason, false);
         }
     }
 

@@ -34,21 +34,25 @@ public final class Report {
         for (String n : notes) b.append("  ").append(n).append('\n');
         double[] win = commonSaturatedWindowHours(results);
         b.append(String.format(Locale.ROOT, "  saturated window (all policies have jobs waiting): %.1f h to %.1f h%n", win[0], win[1]));
-        String fmt = "%-14s %7s %8s %8s %10s %10s %9s %9s %-22s %7s %6s%n";
+        boolean lending = false;
+        for (Simulator.Result r : results) lending |= r.lentPlacements() > 0;
+        String fmt = "%-14s %7s %8s %8s %10s %10s %9s %9s %-22s %7s %6s" + (lending ? " %s" : "") + "%n";
         b.append(String.format(Locale.ROOT, fmt, "policy", "util", "util@sat", "util@own", "delay p50", "delay p99", "in-one-SN",
-                "stranded", "repl node/sn/other/full/wait", "ETTR", "done"));
+                "stranded", "repl node/sn/other/full/wait", "ETTR", "done", "lent/evicted"));
         for (Simulator.Result r : results) {
             Simulator.Replacements x = r.replacements();
             b.append(String.format(Locale.ROOT, fmt, r.policy() + (r.spares() ? "*" : ""), pct(r.utilizationMean()),
                     pct(r.utilizationBetween(win[0], win[1])), pct(r.utilizationSaturated()), dur(r.delayP50Seconds()), dur(r.delayP99Seconds()), pct(r.placedInOneShare()),
                     pct(r.strandedShare()), x.sameNode() + "/" + x.sameSupernode() + "/" + x.otherSupernode() + "/" + x.fullReplacement()
-                            + "/" + x.waited(), pct(r.ettr()), r.finished() + (r.unfinished() > 0 ? "+" + r.unfinished() : "")));
+                            + "/" + x.waited(), pct(r.ettr()), r.finished() + (r.unfinished() > 0 ? "+" + r.unfinished() : ""),
+                    r.lentPlacements() + "/" + r.lentEvictions()));
         }
         b.append("  util: allocated cards / all cards, time mean from first submit to last end; util@sat: the same in the common\n");
         b.append("  saturated window; util@own: while this policy had jobs waiting\n");
         b.append("  in-one-SN: of jobs that fit one supernode, share placed in one; stranded: free non-spare cards that cannot serve\n");
         b.append("  the median request, mean while jobs wait, / all cards; ETTR: card-weighted productive / wall time from first\n");
         b.append("  start to end; * = keeps spare cards\n");
+        if (lending) b.append("  lent/evicted: lent placements on spare cards / lent jobs evicted because a replacement needed the cards\n");
         return b.toString();
     }
 
@@ -87,6 +91,8 @@ public final class Report {
             m.put("replacements", rep);
             m.put("ettr", num(r.ettr()));
             m.put("preemptions", r.preemptions());
+            m.put("lentPlacements", r.lentPlacements());
+            m.put("lentEvictions", r.lentEvictions());
             rows.add(m);
         }
         root.put("saturatedWindowHours", List.of(num(win[0]), num(win[1])));

@@ -84,6 +84,9 @@ public final class SimCommand implements Callable<Integer> {
         @Option(names = "--locality-wait-percent", defaultValue = "" + Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT,
                 description = "a PREFERRED job waits for one supernode at most this share of its run time, then spreads (${DEFAULT-VALUE})")
         int localityWaitPercent;
+        @Option(names = "--lend-spares", description = "cardinal lends its spare cards to waiting jobs that fit one supernode with them; "
+                + "a lent job is evicted when a replacement needs the cards (off by default)")
+        boolean lendSpares;
 
         /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */
         String output() {
@@ -107,7 +110,7 @@ public final class SimCommand implements Callable<Integer> {
 
         Simulator.Config config() {
             return new Simulator.Config((long) (checkpointMinutes * 60_000), (long) (restartLocalSeconds * 1000),
-                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent);
+                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent, lendSpares);
         }
     }
 

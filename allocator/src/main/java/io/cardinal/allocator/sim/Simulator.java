@@ -9,6 +9,7 @@ import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.model.TaskCards;
 import io.cardinal.allocator.policy.Fragmentation;
 import io.cardinal.allocator.policy.PlacementPolicy;
+import io.cardinal.allocator.policy.SpareLending;
 import io.cardinal.allocator.policy.Validation;
 import io.cardinal.allocator.sched.PendingJob;
 import io.cardinal.allocator.sched.RunningJob;
@@ -44,10 +45,25 @@ public final class Simulator {
     private static final int SUBMIT = 3;
     private static final long MAX_EVENTS = 50_000_000;
 
+    /**
+     * {@code lendSpares}: a policy run with spares lends them (see {@link SpareLending}): a waiting job that fits
+     * only with spare cards runs on them (in one supernode unless its rule is ANY), and is evicted (stopped as a
+     * preemption is: progress since the last checkpoint lost, a full restart once placed again) when a replacement
+     * needs the cards.
+     */
     public record Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
-                         int maxJobsConsidered, int localityWaitPercent) {
+                         int maxJobsConsidered, int localityWaitPercent, boolean lendSpares) {
         public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered) {
             this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT);
+        }
+
+        public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered,
+                      int localityWaitPercent) {
+            this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, false);
+        }
+
+        public Config withLendSpares(boolean lend) {
+            return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lend);
         }
 
         public static Config defaults() {
@@ -64,7 +80,8 @@ public final class Simulator {
                          double utilizationSaturated, double saturatedHours, double makespanHours, double delayP50Seconds,
                          double delayP99Seconds, int fitOneSupernode, double placedInOneShare, double strandedCardsMean,
                          double strandedShare, Replacements replacements, double ettr, int preemptions,
-                         double[] seriesHours, double[] seriesUtilization, long[] delaysMillis, double queueDrainedHours) {
+                         double[] seriesHours, double[] seriesUtilization, long[] delaysMillis, double queueDrainedHours,
+                         int lentPlacements, int lentEvictions) {
         /** Time-weighted utilization of the step series over [fromHours, toHours]; NaN when the window is empty. */
         public double utilizationBetween(double fromHours, double toHours) {
             if (!(toHours > fromHours) || seriesHours.length == 0) return Double.NaN;
@@ -112,7 +129,8 @@ public final class Simulator {
                 }
             }
         }
-        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64, cfg.localityWaitPercent()));
+        boolean lending = spares && cfg.lendSpares();
+        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64, cfg.localityWaitPercent(), lending));
         Map<String, JobState> jobs = new HashMap<>();
         PriorityQueue<Event> events = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
                 : a.kind != b.kind ? Integer.compare(a.kind, b.kind) : Long.compare(a.seq, b.seq));
@@ -132,6 +150,7 @@ public final class Simulator {
         int total = inv.totalCards();
         int done = 0;
         int sameNode = 0, sameSn = 0, otherSn = 0, full = 0, waited = 0, transients = 0, preemptions = 0;
+        int lentPlacements = 0, evictions = 0;
         int fitOne = 0, placedOne = 0;
         List<Long> delays = new ArrayList<>();
         List<double[]> series = new ArrayList<>();
@@ -191,10 +210,31 @@ public final class Simulator {
                             restart(js, now, cfg.restartLocalMillis(), events, seq, null, inv);
                             break;
                         }
-                        Decision d = policy.replace(inv, js.req, js.placement, Set.of(card));
+                        Decision d;
+                        boolean evicted = false;
+                        if (lending) {
+                            // Lent jobs whose cards the replacement needs stop first, as a preempted job does.
+                            SpareLending.Outcome o = SpareLending.replace(policy, inv, js.req, js.placement, Set.of(card));
+                            for (String id : o.evicted()) {
+                                JobState b = jobs.get(id);
+                                checkpoint(b, now, cfg);
+                                inv.release(id);
+                                b.running = false;
+                                b.restartPending = true;
+                                running.remove(id);
+                                pending.put(id, b);
+                                evictions++;
+                            }
+                            evicted = !o.evicted().isEmpty();
+                            d = o.decision();
+                        } else {
+                            d = policy.replace(inv, js.req, js.placement, Set.of(card));
+                        }
                         if (d instanceof Decision.Placed p) {
                             // A policy that re-places the whole job restarts every rank, wherever they land.
-                            int kind = p.reason().startsWith("full re-placement") ? 3 : locality(inv, js.placement, p.placement());
+                            boolean wholeJob = p.reason().startsWith("full re-placement")
+                                    || (evicted && p.reason().contains("take back their cards; full re-placement"));
+                            int kind = wholeJob ? 3 : locality(inv, js.placement, p.placement());
                             switch (kind) {
                                 case 0 -> sameNode++;
                                 case 1 -> sameSn++;
@@ -252,7 +292,8 @@ public final class Simulator {
                         js.restartPending = false;
                         js.attempt++;
                         js.placement = p.placement();
-                        inv.allocate(new Holder(js.job.id(), js.attempt), p.placement());
+                        inv.allocate(new Holder(js.job.id(), js.attempt), p.placement(), p.lent());
+                        if (p.lent()) lentPlacements++;
                         js.running = true;
                         js.segmentStart = now + overhead;
                         js.finishAt = js.segmentStart + (js.job.durationMillis() - js.workDone);
@@ -289,7 +330,7 @@ public final class Simulator {
                 satTime == 0 ? 0 : strandedIntegral / satTime, satTime == 0 ? 0 : strandedIntegral / satTime / total,
                 new Replacements(sameNode, sameSn, otherSn, full, waited, transients),
                 wall == 0 ? Double.NaN : productive / wall, preemptions, hours, util, delayArr,
-                (lastSaturated ? lastTime : drainedAt) / 3_600_000.0);
+                (lastSaturated ? lastTime : drainedAt) / 3_600_000.0, lentPlacements, evictions);
     }
 
     /** Progress since the segment started is checkpointed in whole intervals; the rest is lost. */
@@ -303,8 +344,10 @@ public final class Simulator {
                                 Inventory inv) {
         js.attempt++;
         if (newPlacement != null) {
+            // A lent job stays lent (evictable) after its own replacement.
+            boolean lent = inv.isLent(js.job.id());
             inv.release(js.job.id());
-            inv.allocate(new Holder(js.job.id(), js.attempt), newPlacement);
+            inv.allocate(new Holder(js.job.id(), js.attempt), newPlacement, lent);
             js.placement = newPlacement;
         }
         js.segmentStart = now + overhead;

@@ -4,15 +4,20 @@ import io.cardinal.allocator.Clusters;
 import io.cardinal.allocator.model.Holder;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.PlacementRequest;
+import io.cardinal.allocator.model.SupernodeRule;
+import io.cardinal.allocator.model.TaskCards;
 import io.cardinal.allocator.policy.Policies;
+import io.cardinal.allocator.policy.SpareLending;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,6 +31,36 @@ class SchedulerProperties {
 
     @Property(tries = 200, seed = "20261123")
     void passesKeepQuotaPriorityAndPlacementRules(@ForAll long seed) {
+        run(seed, false);
+    }
+
+    /**
+     * The same with spare lending on: every rule above still holds, a lent placement takes spare cards (in one
+     * supernode unless the job is ANY), normal placements leave the spare count free or covered by lent cards.
+     */
+    @Property(tries = 200, seed = "20261124")
+    void passesWithLendingKeepTheRules(@ForAll long seed) {
+        run(seed, true);
+    }
+
+    /** Lending on a cluster without spare rules has nothing to lend: the same decisions as lending off. */
+    @Property(tries = 100, seed = "20261125")
+    void lendingWithoutSparesChangesNothing(@ForAll long seed) {
+        Random rnd = new Random(seed);
+        Inventory inv = Clusters.random(rnd);
+        for (String sn : inv.supernodeIds()) inv.setSpareRule(sn, new Inventory.SpareRule(0, 0));
+        List<PendingJob> pending = new ArrayList<>();
+        for (int i = 0; i < 12; i++) pending.add(new PendingJob(Clusters.randomRequest(rnd, "j" + i), rnd.nextInt(3) * 60_000L));
+        String policy = Policies.NAMES.get(rnd.nextInt(Policies.NAMES.size()));
+        Scheduler.Options off = Scheduler.Options.defaults();
+        Scheduler.Options on = new Scheduler.Options(off.maxJobsConsidered(), off.preemption(), off.backfill(), off.maxVictimsTried(),
+                off.localityWaitPercent(), true);
+        Scheduler.Input in = new Scheduler.Input(inv, pending, List.of(), Map.of(), 0);
+        assertEquals(new Scheduler(Policies.byName(policy), off).schedule(in), new Scheduler(Policies.byName(policy), on).schedule(in),
+                "seed " + seed + " " + policy);
+    }
+
+    private static void run(long seed, boolean lending) {
         Random rnd = new Random(seed);
         Inventory inv = Clusters.random(rnd);
         Map<String, TenantQuota> quotas = new HashMap<>();
@@ -33,7 +68,9 @@ class SchedulerProperties {
             if (rnd.nextInt(3) > 0) quotas.put("t" + t, new TenantQuota("t" + t, rnd.nextInt(20), rnd.nextBoolean() ? "c" : null, rnd.nextInt(10)));
         }
         String policy = Policies.NAMES.get(rnd.nextInt(Policies.NAMES.size()));
-        Scheduler scheduler = new Scheduler(Policies.byName(policy));
+        Scheduler.Options o = Scheduler.Options.defaults();
+        Scheduler scheduler = new Scheduler(Policies.byName(policy), new Scheduler.Options(o.maxJobsConsidered(), o.preemption(), o.backfill(),
+                o.maxVictimsTried(), o.localityWaitPercent(), lending));
         Map<String, RunningJob> running = new HashMap<>();
         Map<String, PlacementRequest> requests = new HashMap<>();
         List<PendingJob> pending = new ArrayList<>();
@@ -41,7 +78,8 @@ class SchedulerProperties {
             for (int i = 0; i < 4; i++) {
                 PlacementRequest r = Clusters.randomRequest(rnd, "j" + round + "-" + i);
                 requests.put(r.jobId(), r);
-                pending.add(new PendingJob(r));
+                // With lending, run-time estimates too, so that lent jobs may backfill into the head's hold (EASY).
+                pending.add(new PendingJob(r, lending ? (1 + rnd.nextInt(5)) * 60_000L : 0));
             }
             Scheduler.Input in = new Scheduler.Input(inv, pending, new ArrayList<>(running.values()), quotas, 0);
             List<SchedulingDecision> ds = scheduler.schedule(in);
@@ -58,9 +96,25 @@ class SchedulerProperties {
                     pending.add(new PendingJob(requests.get(p.jobId())));
                 } else if (d instanceof SchedulingDecision.Place p) {
                     PlacementRequest r = requests.get(p.jobId());
-                    assertNull(Clusters.check(inv, r, p.placement(), false), "seed " + seed + " " + policy + ": " + r);
-                    inv.allocate(new Holder(r.jobId(), 1), p.placement());
-                    running.put(r.jobId(), new RunningJob(r.jobId(), r.tenant(), r.priority(), r.submitOrder(), p.placement().cards()));
+                    assertTrue(lending || !p.lent(), "seed " + seed + ": lent placement with lending off");
+                    assertNull(Clusters.check(inv, r, p.placement(), p.lent()), "seed " + seed + " " + policy + ": " + r);
+                    if (p.lent()) {
+                        int fromSpares = SpareLending.spareCardsTaken(inv, p.placement()).values().stream().mapToInt(Integer::intValue).sum();
+                        assertTrue(fromSpares > 0, "seed " + seed + ": lent placement takes no spare card: " + p);
+                        Set<String> sns = new HashSet<>();
+                        for (TaskCards t : p.placement().tasks()) sns.add(inv.nodeView(t.nodeId()).supernodeId());
+                        assertTrue(r.rule() == SupernodeRule.ANY || sns.size() == 1, "seed " + seed + ": lent " + r.rule() + " job spans " + sns);
+                    }
+                    inv.allocate(new Holder(r.jobId(), 1), p.placement(), p.lent());
+                    if (!p.lent()) {
+                        for (TaskCards t : p.placement().tasks()) {
+                            String sn = inv.nodeView(t.nodeId()).supernodeId();
+                            assertTrue(inv.usableCardCount(sn) + inv.lentCardCount(sn) >= inv.spareCount(sn),
+                                    "seed " + seed + ": normal placement took spare cards of " + sn);
+                        }
+                    }
+                    running.put(r.jobId(), new RunningJob(r.jobId(), r.tenant(), r.priority(), r.submitOrder(), p.placement().cards(),
+                            lending ? (1 + rnd.nextInt(10)) * 60_000L : 0));
                     pending.removeIf(x -> x.jobId().equals(r.jobId()));
                     // Preemption never serves borrowing: a job placed after preemptions is within its own quota.
                     TenantQuota tq = quotas.get(r.tenant());

@@ -85,6 +85,51 @@ class SimulatorTest {
     }
 
     @Test
+    void aLentSpareNodeRunsAWaitingJobUntilAReplacementEvictsIt() {
+        // One supernode of 3 nodes x 8 cards, 8 spare cards. A (2 x 8) and B (1 x 8) arrive at 0, 3,600 s each.
+        // A card of A fails for good at 1,000 s. Checkpoints every 600 s; restart 60 s local, 600 s full.
+        Inventory inv = Clusters.uniform(1, 3, 8, "A", 0);
+        List<SimJob> jobs = List.of(job("A", 0, 3600, 2, 8), job("B", 0, 3600, 1, 8));
+        List<Workload.Failure> failure = List.of(new Workload.Failure(1_000_000, "sn000-n000", 0, true));
+        Workload w = new Workload("tiny", inv, jobs, failure, 8, 1, List.of());
+
+        // Lending: A takes n000 + n001, B is lent the spare node n002 at 0 (all 24 cards busy). At 1,000 s A's
+        // replacement needs a node of its supernode: B is evicted (it saved 600 s of its 1,000, loses 400 s) and A
+        // moves its task to n002: A ends 1,000 + 60 + (3,600 - 600) = 4,060 s. B cannot run meanwhile (n000 has 7
+        // good cards); it starts again at 4,060 s, pays the 600 s full restart and runs its last 3,000 s: ends 7,660 s.
+        // Utilization: (24 x 1,000 + 16 x 3,060 + 8 x 3,600) / (24 x 7,660) = 101,760 / 183,840.
+        // ETTR: (16 + 8) x 3,600 / (16 x 4,060 + 8 x 7,660) = 86,400 / 126,240. Delays: both started at 0.
+        Simulator.Result lent = Simulator.run(w, Policies.byName("cardinal"), true, CFG.withLendSpares(true), 1, 8);
+        assertEquals(1, lent.lentPlacements());
+        assertEquals(1, lent.lentEvictions());
+        assertEquals(1, lent.replacements().sameSupernode());
+        assertEquals(101_760.0 / 183_840, lent.utilizationMean(), 1e-9);
+        assertEquals(7660.0 / 3600, lent.makespanHours(), 1e-9);
+        assertEquals(86_400.0 / 126_240, lent.ettr(), 1e-9);
+        assertEquals(0.0, lent.delayP99Seconds(), 1e-9);
+
+        // Without lending: B waits for A (the spare node stays free and takes A's task at 1,000 s); B runs
+        // 4,060..7,660 s with no restart. Utilization (16 x 4,060 + 8 x 3,600) / (24 x 7,660) = 93,760 / 183,840;
+        // ETTR 86,400 / 93,760; B waited 4,060 s.
+        Simulator.Result off = Simulator.run(w, Policies.byName("cardinal"), true, CFG, 1, 8);
+        assertEquals(0, off.lentPlacements());
+        assertEquals(0, off.lentEvictions());
+        assertEquals(1, off.replacements().sameSupernode());
+        assertEquals(93_760.0 / 183_840, off.utilizationMean(), 1e-9);
+        assertEquals(86_400.0 / 93_760, off.ettr(), 1e-9);
+        assertEquals(4060.0, off.delayP99Seconds(), 1e-9);
+
+        // No failure: B runs on the lent node 0..3,600 s next to A, nobody is evicted: 100% for 3,600 s (without
+        // lending: (16 x 3,600 + 8 x 3,600) / (24 x 7,200) = 50%).
+        Workload calm = new Workload("tiny", inv, jobs, List.of(), 8, 1, List.of());
+        Simulator.Result calmLent = Simulator.run(calm, Policies.byName("cardinal"), true, CFG.withLendSpares(true), 1, 8);
+        assertEquals(1.0, calmLent.utilizationMean(), 1e-9);
+        assertEquals(1.0, calmLent.makespanHours(), 1e-9);
+        assertEquals(0, calmLent.lentEvictions());
+        assertEquals(0.5, Simulator.run(calm, Policies.byName("cardinal"), true, CFG, 1, 8).utilizationMean(), 1e-9);
+    }
+
+    @Test
     void sameSeedSameResult() {
         SyntheticWorkload.Params p = new SyntheticWorkload.Params(7, 2048, 384, 72, 0.25, 60, 1.2, true, 0);
         Workload a = SyntheticWorkload.generate(p);
