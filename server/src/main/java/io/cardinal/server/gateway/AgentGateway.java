@@ -338,6 +338,14 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 s.channel.close();
                 return;
             }
+            if (!s.channel.isActive()) return;
+            long committed = committedEpoch(s.nodeId);
+            if (committed != expected) {
+                // A registration from one of this node's earlier sessions committed after this one.
+                LOG.warn("node {} registered at epoch {} but is now at epoch {}; it must reconnect", s.nodeId, expected, committed);
+                s.channel.close();
+                return;
+            }
             s.epoch = expected;
             s.registered = true;
             detector.alive(s.nodeId, io.cardinal.state.WallClock.nowMillis());
@@ -419,8 +427,15 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     }
 
     private void report(Session s, Report r) {
+        if (s.nodeId == null) {
+            protocolError(s, "Report before Hello");
+            return;
+        }
         if (!s.registered) {
-            protocolError(s, "Report before registration");
+            // The agent resends its unacked reports right after the Welcome, before it can know that registering
+            // takes a Raft write. Closing here made it reconnect while that registration was in flight, and each new
+            // session registered again: chaos schedules (netns, seeds 6001, 6002) saw a node go through five epochs
+            // in a second. Not acked, the report comes again after the agent's resend interval.
             return;
         }
         if (doneReports.contains(r.getId())) {
@@ -667,6 +682,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             case JOB_PREEMPTED -> stopEverywhere(e.getJobPreempted().getJobId(), e.getJobPreempted().getAttempt(), "preempted");
             case JOB_SUCCEEDED -> stopEverywhere(e.getJobSucceeded().getJobId(), 0, "succeeded");
             case NODE_LOST -> detector.forget(e.getNodeLost().getNodeId());
+            case NODE_REGISTERED -> closeIfEpochMoved(e.getNodeRegistered().getNodeId(), e.getNodeRegistered().getEpoch());
             case CHECKPOINT_COMMITTED -> {
                 // To every agent, like Stop: buddies hold copies of the job's shards without running it.
                 var c = e.getCheckpointCommitted();
@@ -677,6 +693,32 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             default -> {
             }
         }
+    }
+
+    /**
+     * A registration submitted by one of a node's earlier sessions (closed while its command was in flight) can commit
+     * after the node's current session was registered at the previous epoch, or re-attached to it. From then on every
+     * Assign carries the new epoch and the agent refuses it as newer than its own, for as long as the session lives
+     * (a chaos schedule, seed 6001 on netns, ended with a node stuck so). Closing the session makes the agent say
+     * Hello again and register at an epoch that matches.
+     */
+    private void closeIfEpochMoved(String nodeId, long epoch) {
+        Session s = sessions.get(nodeId);
+        if (s != null && s.registered && s.epoch != epoch) {
+            LOG.warn("node {} was registered at epoch {} by an earlier session, its current session is at epoch {}; it must reconnect",
+                    nodeId, epoch, s.epoch);
+            s.registered = false;
+            s.channel.close();
+        }
+    }
+
+    private long committedEpoch(String nodeId) {
+        long[] epoch = {-1};
+        replica.stateMachine().read(st -> {
+            NodeRecord n = st.nodes().get(nodeId);
+            if (n != null) epoch[0] = n.getEpoch();
+        });
+        return epoch[0];
     }
 
     /** Stop goes to every connected agent: cheap, and agents without the job ignore it. */
