@@ -87,6 +87,9 @@ public final class SimCommand implements Callable<Integer> {
         @Option(names = "--lend-spares", description = "cardinal lends its spare cards to waiting jobs that fit one supernode with them; "
                 + "a lent job is evicted when a replacement needs the cards (off by default)")
         boolean lendSpares;
+        @Option(names = "--typical-request", paramLabel = "TASKSxCARDS", description = "cardinal's typical next request, the request "
+                + "whose stranded cards its scoring lowers (default: the workload's median request, e.g. 4x8)")
+        String typicalRequest;
 
         /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */
         String output() {
@@ -106,6 +109,23 @@ public final class SimCommand implements Callable<Integer> {
             if (!(restartLocalSeconds >= 0) || !(restartFullSeconds >= 0)) throw new TraceException("restart times must be >= 0");
             if (maxJobsPerPass < 1) throw new TraceException("--max-jobs-per-pass must be >= 1");
             if (localityWaitPercent < 0) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
+            if (typicalRequest != null) typical();
+        }
+
+        /** {tasks, cardsPerTask} of --typical-request; null when not given. */
+        int[] typical() throws TraceException {
+            if (typicalRequest == null) return null;
+            String[] parts = typicalRequest.toLowerCase(Locale.ROOT).split("x", -1);
+            try {
+                if (parts.length == 2) {
+                    int t = Integer.parseInt(parts[0].strip());
+                    int c = Integer.parseInt(parts[1].strip());
+                    if (t >= 1 && c >= 1) return new int[] {t, c};
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the error below
+            }
+            throw new TraceException("--typical-request must be TASKSxCARDS with both >= 1 (e.g. 1x8), got " + typicalRequest);
         }
 
         Simulator.Config config() {
@@ -270,10 +290,14 @@ public final class SimCommand implements Callable<Integer> {
         notes.add(String.format(Locale.ROOT, "%d jobs%s; median request %d x %d cards; checkpoint every %.0f min, restart %.0f s local / %.0f s full; %d failures",
                 jobs.size(), c.saturate ? " (saturated: all submitted at 0)" : c.speedup != 1 ? " (submit times / " + c.speedup + ")" : "",
                 median.tasks(), median.cardsPerTask(), c.checkpointMinutes, c.restartLocalSeconds, c.restartFullSeconds, w.failures().size()));
+        if (c.typicalRequest != null) notes.add("cardinal's typical request " + c.typical()[0] + " x " + c.typical()[1] + " (--typical-request)");
         List<String> names = c.policy.equals("all") ? Policies.NAMES : List.of(c.policy);
         List<Simulator.Result> results = new ArrayList<>();
         for (String name : names) {
-            PlacementPolicy policy = name.equals(CardinalPolicy.NAME) ? new CardinalPolicy(median.tasks(), median.cardsPerTask()) : Policies.byName(name);
+            int[] typical = c.typical();
+            PlacementPolicy policy = name.equals(CardinalPolicy.NAME)
+                    ? (typical == null ? new CardinalPolicy(median.tasks(), median.cardsPerTask()) : new CardinalPolicy(typical[0], typical[1]))
+                    : Policies.byName(name);
             boolean spares = name.equals(CardinalPolicy.NAME) && w.spareCardsPerSupernode() > 0;
             results.add(Simulator.run(w, policy, spares, c.config(), median.tasks(), median.cardsPerTask()));
         }

@@ -110,6 +110,8 @@ class TraceReaderTest {
                 {"synthetic", "--cards", "-5"},
                 {"synthetic", "--speedup", "0"},
                 {"synthetic", "--bogus"},
+                {"synthetic", "--jobs", "5", "--typical-request", "1y8"},
+                {"synthetic", "--jobs", "5", "--typical-request", "0x8"},
         };
         for (String[] args : bad) {
             StringWriter err = new StringWriter();
@@ -124,6 +126,28 @@ class TraceReaderTest {
             assertFalse(msg.contains("\tat "), "stack trace in: " + msg);
             assertEquals(1, msg.lines().count(), msg);
         }
+    }
+
+    @Test
+    void commandLendsSparesWhenAsked() throws Exception {
+        // One supernode of 2 nodes, 8 spare cards: a takes the node outside spares, b is lent the spare node.
+        Path f = dir.resolve("jobs.csv");
+        Files.writeString(f, TraceReader.GANG_HEADER + "\na,0,10,1,8,,0,t\nb,0,10,1,8,,0,t\n");
+        Path nodes = dir.resolve("nodes.csv");
+        Files.writeString(nodes, "sn,cpu_milli,memory_mib,gpu,model\nn0,1000,1000,8,A\nn1,1000,1000,8,A\n");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cl = SimCommand.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute("replay", "--trace", f.toString(), "--nodes", nodes.toString(), "--policy", "cardinal", "--spares", "8",
+                "--lend-spares", "--typical-request", "1x8", "-o", "json");
+        assertEquals(0, code, err.toString());
+        String json = out.toString();
+        assertTrue(json.contains("\"lentPlacements\" : 1"), json);
+        assertTrue(json.contains("\"lentEvictions\" : 0"), json);
+        assertTrue(json.contains("cardinal's typical request 1 x 8"), json);
+        assertTrue(json.contains("\"utilizationMean\" : 1.0"), json);
     }
 
     @Test
