@@ -114,14 +114,9 @@ class TraceReaderTest {
                 {"synthetic", "--jobs", "5", "--typical-request", "0x8"},
         };
         for (String[] args : bad) {
-            StringWriter err = new StringWriter();
-            StringWriter out = new StringWriter();
-            var cl = SimCommand.commandLine();
-            cl.setErr(new PrintWriter(err));
-            cl.setOut(new PrintWriter(out));
-            int code = cl.execute(args);
-            assertEquals(1, code, String.join(" ", args) + " -> " + err);
-            String msg = err.toString().strip();
+            Run r = run(args);
+            assertEquals(1, r.code(), String.join(" ", args) + " -> " + r.err());
+            String msg = r.err().strip();
             assertTrue(msg.startsWith("error: "), msg);
             assertFalse(msg.contains("\tat "), "stack trace in: " + msg);
             assertEquals(1, msg.lines().count(), msg);
@@ -135,15 +130,10 @@ class TraceReaderTest {
         Files.writeString(f, TraceReader.GANG_HEADER + "\na,0,10,1,8,,0,t\nb,0,10,1,8,,0,t\n");
         Path nodes = dir.resolve("nodes.csv");
         Files.writeString(nodes, "sn,cpu_milli,memory_mib,gpu,model\nn0,1000,1000,8,A\nn1,1000,1000,8,A\n");
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = SimCommand.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute("replay", "--trace", f.toString(), "--nodes", nodes.toString(), "--policy", "cardinal", "--spares", "8",
+        Run r = run("replay", "--trace", f.toString(), "--nodes", nodes.toString(), "--policy", "cardinal", "--spares", "8",
                 "--lend-spares", "--typical-request", "1x8", "-o", "json");
-        assertEquals(0, code, err.toString());
-        String json = out.toString();
+        assertEquals(0, r.code(), r.err());
+        String json = r.out();
         assertTrue(json.contains("\"lentPlacements\" : 1"), json);
         assertTrue(json.contains("\"lentEvictions\" : 0"), json);
         assertTrue(json.contains("cardinal's typical request 1 x 8"), json);
@@ -156,19 +146,28 @@ class TraceReaderTest {
         Files.writeString(f, TraceReader.GANG_HEADER + "\na,0,10,1,8,,0,t\nb,0,10,1,8,,0,t\nbad,0,x,1,8,,0,t\nhuge,0,10,100,8,,0,t\n");
         Path nodes = dir.resolve("nodes.csv");
         Files.writeString(nodes, "sn,cpu_milli,memory_mib,gpu,model\nn0,1000,1000,8,A\nn1,1000,1000,8,A\n");
+        Run r = run("replay", "--trace", f.toString(), "--nodes", nodes.toString(), "--on-error", "skip", "-o", "json",
+                "--out", dir.resolve("plots").toString());
+        assertEquals(0, r.code(), r.err());
+        String json = r.out();
+        assertTrue(json.contains("\"policy\" : \"cardinal\""), json);
+        assertTrue(json.contains("1 job(s) can never run"), json);
+        assertTrue(r.err().contains(":4: not a number"), r.err());
+        assertTrue(Files.exists(dir.resolve("plots/replay-utilization.png")));
+        assertTrue(Files.exists(dir.resolve("plots/replay-delay-cdf.png")));
+    }
+
+    /** The sim command's exit code and what it printed. */
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         var cl = SimCommand.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
-        int code = cl.execute("replay", "--trace", f.toString(), "--nodes", nodes.toString(), "--on-error", "skip", "-o", "json",
-                "--out", dir.resolve("plots").toString());
-        assertEquals(0, code, err.toString());
-        String json = out.toString();
-        assertTrue(json.contains("\"policy\" : \"cardinal\""), json);
-        assertTrue(json.contains("1 job(s) can never run"), json);
-        assertTrue(err.toString().contains(":4: not a number"), err.toString());
-        assertTrue(Files.exists(dir.resolve("plots/replay-utilization.png")));
-        assertTrue(Files.exists(dir.resolve("plots/replay-delay-cdf.png")));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
     }
 }
