@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>n1 leads; the test cuts Raft traffic between n1 and the others (a test hook on Ratis' injection points, every
  * replica told the same cut), n2 and n3 elect a new leader, and a job is submitted through it and acknowledged. n1
  * is slow to notice (its election timeout is 5-10 s, so it keeps its leadership for up to 10 s without a majority;
- * with the default 0.5-1 s the window is the same in kind, only shorter). A read of that job sent to n1 afterwards
+ * with the default 0.5-0.75 s the window is the same in kind, only shorter). A read of that job sent to n1 afterwards
  * must see the job or fail; it must never answer "no such job". Ratis 3.3.0's read index answers at once when the
  * read's index is at or below a commit index a majority acknowledged earlier, and a deposed leader's commit index is
  * frozen: a 1-hour chaos soak caught exactly this (docs/benchmarks.md, soak run 2). Cardinal now confirms reads with
