@@ -280,9 +280,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         s.supernodeId = h.getSupernodeId();
         s.tiers = h.getTiersList();
         s.agentAddress = h.getAgentAddress();
-        NodeRecord[] known = new NodeRecord[1];
-        replica.stateMachine().read(st -> known[0] = st.nodes().get(h.getNodeId()));
-        NodeRecord n = known[0];
+        NodeRecord n = committedNode(h.getNodeId());
         if (n != null && n.getOnline() && h.getLastEpoch() == n.getEpoch() && n.getSupernodeId().equals(h.getSupernodeId())) {
             // The same incarnation reconnecting (agent restart, or a new leader): its work stays valid.
             s.epoch = n.getEpoch();
@@ -304,9 +302,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         }
         if (!inv.getAgentAddress().isEmpty()) s.agentAddress = inv.getAgentAddress();
         if (s.registered) {
-            NodeRecord[] known = new NodeRecord[1];
-            replica.stateMachine().read(st -> known[0] = st.nodes().get(s.nodeId));
-            NodeRecord n = known[0];
+            NodeRecord n = committedNode(s.nodeId);
             if (n == null || n.getCardsCount() != inv.getCardsCount()) {
                 // The inventory changed shape under the same epoch: register again (new epoch) on reconnect.
                 s.registered = false;
@@ -339,7 +335,8 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 return;
             }
             if (!s.channel.isActive()) return;
-            long committed = committedEpoch(s.nodeId);
+            NodeRecord now = committedNode(s.nodeId);
+            long committed = now == null ? -1 : now.getEpoch();
             if (committed != expected) {
                 // A registration from one of this node's earlier sessions committed after this one.
                 LOG.warn("node {} registered at epoch {} but is now at epoch {}; it must reconnect", s.nodeId, expected, committed);
@@ -409,9 +406,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     }
 
     private void cardHealthDiffs(Session s, List<CardInfo> cards, String source) {
-        NodeRecord[] known = new NodeRecord[1];
-        replica.stateMachine().read(st -> known[0] = st.nodes().get(s.nodeId));
-        NodeRecord n = known[0];
+        NodeRecord n = committedNode(s.nodeId);
         if (n == null) return;
         for (CardInfo c : cards) {
             if (c.getIndex() < 0 || c.getIndex() >= n.getCardsCount()) continue;
@@ -712,13 +707,11 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         }
     }
 
-    private long committedEpoch(String nodeId) {
-        long[] epoch = {-1};
-        replica.stateMachine().read(st -> {
-            NodeRecord n = st.nodes().get(nodeId);
-            if (n != null) epoch[0] = n.getEpoch();
-        });
-        return epoch[0];
+    /** The node's record in this replica's applied state, or null. */
+    private NodeRecord committedNode(String nodeId) {
+        NodeRecord[] known = new NodeRecord[1];
+        replica.stateMachine().read(st -> known[0] = st.nodes().get(nodeId));
+        return known[0];
     }
 
     /** Stop goes to every connected agent: cheap, and agents without the job ignore it. */
