@@ -1,5 +1,6 @@
 package io.cardinal.consensus;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.cardinal.protocol.v1.EventBatch;
 import io.cardinal.protocol.v1.Query;
@@ -293,16 +294,19 @@ public final class CardinalStateMachine extends BaseStateMachine {
     public CompletableFuture<Message> query(Message request) {
         try {
             Query q = Query.parseFrom(request.getContent().asReadOnlyByteBuffer());
-            byte[] json;
-            lock.readLock().lock();
-            try {
-                json = Views.JSON.writeValueAsBytes(QueryEngine.run(state, store, q));
-            } finally {
-                lock.readLock().unlock();
-            }
-            return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(json)));
+            return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(Views.JSON.writeValueAsBytes(queryLocal(q)))));
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** Answers {@code q} from the applied state under the read lock (as current as this replica is). */
+    public ObjectNode queryLocal(Query q) throws IOException {
+        lock.readLock().lock();
+        try {
+            return QueryEngine.run(state, store, q);
+        } finally {
+            lock.readLock().unlock();
         }
     }
 

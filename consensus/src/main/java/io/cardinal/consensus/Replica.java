@@ -7,7 +7,6 @@ import io.cardinal.protocol.v1.EventBatch;
 import io.cardinal.protocol.v1.Member;
 import io.cardinal.protocol.v1.Query;
 import io.cardinal.protocol.v1.Reply;
-import io.cardinal.state.query.Views;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
@@ -211,13 +210,17 @@ public final class Replica implements AutoCloseable {
      * local state. A stale read answers from the local state at once.
      */
     public CompletableFuture<JsonNode> query(Query q, boolean stale) {
-        Message m = Message.valueOf(ByteString.copyFrom(q.toByteArray()));
         // TEST ONLY (chaos suite, -Dcardinal.injectBug): stale-read serves every read from local state, no barrier.
         if (io.cardinal.state.InjectedBugs.on("stale-read")) stale = true;
         CompletableFuture<Void> readable = stale ? CompletableFuture.completedFuture(null)
                 : readBarrier.confirm().thenCompose(stateMachine::awaitApplied);
-        return readable.thenComposeAsync(v -> stateMachine.query(m), readExecutor)
-                .thenApply(r -> parseJson(r.getContent()))
+        return readable.<JsonNode>thenApplyAsync(v -> {
+                    try {
+                        return stateMachine.queryLocal(q);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, readExecutor)
                 .orTimeout(settings.readTimeoutMillis(), TimeUnit.MILLISECONDS)
                 .exceptionally(ex -> {
                     Throwable e = ex instanceof java.util.concurrent.CompletionException && ex.getCause() != null ? ex.getCause() : ex;
@@ -227,14 +230,6 @@ public final class Replica implements AutoCloseable {
                     }
                     throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
                 });
-    }
-
-    private static JsonNode parseJson(ByteString content) {
-        try {
-            return Views.JSON.readTree(content.toByteArray());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** How many read barriers this replica has appended (one per batch of concurrent linearizable reads). */
