@@ -132,7 +132,7 @@ public final class Api {
             return Response.error("unavailable", "the read could not be confirmed (" + abbreviate(e.getMessage()) + "); retry, or use ?stale=true");
         }
         String m = String.valueOf(e.getMessage());
-        if (m.contains("NotLeader") || m.contains("LeaderNotReady") || m.contains("ReadIndex") || m.contains("ReadException")
+        if (m.contains("NotLeader") || m.contains("LeaderNotReady")
                 || m.contains("TimeoutIOException") || m.contains("AlreadyClosed") || m.contains("NoLeader")) {
             return Response.error("unavailable", "no leader can confirm the read right now (" + abbreviate(m) + "); retry, or use ?stale=true");
         }
