@@ -304,6 +304,11 @@ public final class Inventory {
         return k;
     }
 
+    private void markLent(String jobId, List<CardRef> cards) {
+        lentJobs.add(jobId);
+        countLent(cards, 1);
+    }
+
     /** Counts the job's cards as lent on their supernodes (+1) or no longer (-1). */
     private void countLent(List<CardRef> cards, int sign) {
         for (CardRef c : cards) nodesById.get(c.nodeId()).supernode.lentCards += sign;
@@ -359,10 +364,7 @@ public final class Inventory {
      */
     public void allocate(Holder holder, Placement placement, boolean lent) {
         allocateCards(holder, placement.cards());
-        if (lent) {
-            lentJobs.add(holder.jobId());
-            countLent(cardsByJob.get(holder.jobId()), 1);
-        }
+        if (lent) markLent(holder.jobId(), cardsByJob.get(holder.jobId()));
     }
 
     /** As {@link #allocate(Holder, Placement)}, from a plain card list (used to restore a job's cards). */
@@ -421,10 +423,7 @@ public final class Inventory {
     /** As {@link #restore(Holder, List)}, putting back the job's lent mark too when it had one. */
     public void restore(Holder holder, List<CardRef> cards, boolean lent) {
         restore(holder, cards);
-        if (lent) {
-            lentJobs.add(holder.jobId());
-            countLent(cards, 1);
-        }
+        if (lent) markLent(holder.jobId(), cards);
     }
 
     /** Frees every card the job holds; returns them (empty when it held none). */
