@@ -41,7 +41,7 @@ import java.util.TreeMap;
  */
 public final class StateStore implements AutoCloseable {
     static {
-        RocksDB.loadLibrary();
+        RocksNativeLibrary.load();
     }
 
     private static final byte[] META = bytes("m");
