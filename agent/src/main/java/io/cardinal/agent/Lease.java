@@ -18,7 +18,7 @@ public final class Lease {
    * Kept between the end of the kill and the server's deadline. It covers the state thread's lease check period and
    * latency, reaping the killed processes, clocks that drift apart, and above all acks from a leader that has been
    * deposed without knowing it: cut off together with this node, it acks heartbeats until it steps down, which Ratis
-   * does up to about 2 x electionTimeoutMaxMillis - electionTimeoutMinMillis (1 s with the defaults, more when
+   * does up to about 2 x electionTimeoutMaxMillis - electionTimeoutMinMillis (0.8 s with the defaults, more when
    * starved of CPU) after the new leader could have been elected, while the new leader counts its hold from its own
    * start. The chaos soaks saw deposed leaders still answer for 1-3 s. (A node that reaches the new leader is covered
    * by the explicit stop confirmation, not by the lease.) 3 s is 25% of the default 12 s lease.

@@ -51,10 +51,12 @@ public final class ServerConfig {
     /**
      * Ratis' follower sleeps a whole random timeout (min..max) and only then checks how long the leader has been
      * silent, so noticing a dead leader takes one to two timeouts: up to about 2 x max. 750 (not 1000) brought the
-     * failover p99 from 2.9 s to 1.9 s in an A/B run (docs/benchmarks.md, round 6); min stays 500, so a leader still
-     * has to be silent for at least 500 ms before anyone stands.
+     * failover p99 from 2.9 s to 1.9 s in an A/B run (docs/benchmarks.md, round 6), but a quiet run at 750 still had
+     * one kill of 29 at 2.04 s: the worst case (kill + 2 x max + vote + first commit) sat right at the 2 s target.
+     * 650 takes 200 ms off it (round 7); min stays 500, so a leader still has to be silent for at least 500 ms before
+     * anyone stands, and the 150 ms spread keeps split votes rare among 3 to 5 replicas.
      */
-    public int electionTimeoutMaxMillis = 750;
+    public int electionTimeoutMaxMillis = 650;
     public long readTimeoutMillis = 5_000;
     /**
      * How long a write that reaches a replica during an election waits for a ready leader before a 503 (default:
