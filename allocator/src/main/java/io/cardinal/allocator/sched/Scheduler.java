@@ -54,16 +54,24 @@ public final class Scheduler {
      * Without run-time estimates the job waits (nothing tells when a supernode frees up). {@code lendSpares}: a
      * job that cannot be placed normally may get a lent placement on one supernode's free and spare cards
      * ({@link SpareLending#placeLent}), tried right after normal placement; off by default, and with it off every
-     * decision is the same as without the option.
+     * decision is the same as without the option. {@code holdLatestFree}: of the nodes that let the head start
+     * earliest, hold those expected to free up last, so the ones that free up sooner stay open to backfill of any
+     * length until the head starts (see {@link Pass#planHold}); off, the head holds the nodes that free up first, as
+     * EASY backfill does.
      */
     public record Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried,
-                          int localityWaitPercent, boolean lendSpares) {
+                          int localityWaitPercent, boolean lendSpares, boolean holdLatestFree) {
         public static final int DEFAULT_LOCALITY_WAIT_PERCENT = 50;
 
         public Options {
             if (maxJobsConsidered < 1) throw new IllegalArgumentException("maxJobsConsidered must be >= 1");
             if (maxVictimsTried < 0) throw new IllegalArgumentException("maxVictimsTried must be >= 0");
             if (localityWaitPercent < 0) throw new IllegalArgumentException("localityWaitPercent must be >= 0");
+        }
+
+        public Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried, int localityWaitPercent,
+                       boolean lendSpares) {
+            this(maxJobsConsidered, preemption, backfill, maxVictimsTried, localityWaitPercent, lendSpares, false);
         }
 
         public Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried, int localityWaitPercent) {
@@ -504,28 +512,15 @@ public final class Scheduler {
                     for (int x = 0; x < 4; x++) if (a[x] != b[x]) return Long.compare(a[x], b[x]);
                     return 0;
                 });
-                // Tasks the held nodes can take once free. Normal placement leaves each supernode's spare count
-                // free, so a supernode's held nodes count for min(their task slots, (their cards - spares) / c):
-                // holding too few would let backfill fill the rest of the supernode and leave the head short of
-                // the spare cards when its nodes free up.
-                Map<Integer, long[]> perSupernode = new HashMap<>(); // s -> {slots, cards}
-                long slots = 0;
-                long usable = 0;
-                List<long[]> take = new ArrayList<>();
-                for (long[] n : g) {
-                    if (slots >= req.tasks()) break;
-                    take.add(n);
-                    int s = (int) n[2];
-                    long[] acc = perSupernode.computeIfAbsent(s, x -> new long[2]);
-                    slots -= heldSlots(s, acc, c);
-                    int cards = work.nodeCardsAt(s, (int) n[3]);
-                    acc[0] += cards / c;
-                    acc[1] += cards;
-                    slots += heldSlots(s, acc, c);
-                    usable -= n[1];
-                }
-                if (slots < req.tasks()) continue;
+                List<long[]> take = takeFor(g, req.tasks(), c);
+                if (take == null) continue;
                 long start = take.get(take.size() - 1)[0];
+                if (options.holdLatestFree() && freeAt != null) {
+                    List<long[]> latest = takeFor(latestFirst(g, start), req.tasks(), c); // a superset of take's nodes
+                    if (latest != null) take = latest;
+                }
+                long usable = 0;
+                for (long[] n : take) usable -= n[1];
                 if (start < bestStart || (start == bestStart && usable > bestUsable)) {
                     bestStart = start;
                     bestUsable = usable;
@@ -536,6 +531,48 @@ public final class Scheduler {
             TreeSet<String> held = new TreeSet<>();
             for (long[] n : best) held.add(work.nodeIdAt((int) n[2], (int) n[3]));
             return new Hold(held, bestStart);
+        }
+
+        /**
+         * The first nodes of {@code ordered} ({free at, -usable, supernode, node}) that hold {@code tasks} tasks of
+         * {@code c} cards once free; null when all of them cannot. Normal placement leaves each supernode's spare
+         * count free, so a supernode's held nodes count for min(their task slots, (their cards - spares) / c):
+         * holding too few would let backfill fill the rest of the supernode and leave the head short of the spare
+         * cards when its nodes free up.
+         */
+        List<long[]> takeFor(List<long[]> ordered, int tasks, int c) {
+            Map<Integer, long[]> perSupernode = new HashMap<>(); // s -> {slots, cards}
+            long slots = 0;
+            List<long[]> take = new ArrayList<>();
+            for (long[] n : ordered) {
+                if (slots >= tasks) break;
+                take.add(n);
+                int s = (int) n[2];
+                long[] acc = perSupernode.computeIfAbsent(s, x -> new long[2]);
+                slots -= heldSlots(s, acc, c);
+                int cards = work.nodeCardsAt(s, (int) n[3]);
+                acc[0] += cards / c;
+                acc[1] += cards;
+                slots += heldSlots(s, acc, c);
+            }
+            return slots >= tasks ? take : null;
+        }
+
+        /**
+         * The group's nodes expected free by {@code startMillis}, the latest first (ties as in the earliest-first
+         * order). Holding these keeps the head's start: a held node idles from when it frees up until the head
+         * starts unless a job short enough to end by then comes along, while a node left unheld takes backfill of
+         * any length, so the nodes that free up soonest are the ones to leave open.
+         */
+        List<long[]> latestFirst(List<long[]> g, long startMillis) {
+            List<long[]> cand = new ArrayList<>();
+            for (long[] n : g) if (n[0] <= startMillis) cand.add(n);
+            cand.sort((a, b) -> {
+                if (a[0] != b[0]) return Long.compare(b[0], a[0]);
+                for (int x = 1; x < 4; x++) if (a[x] != b[x]) return Long.compare(a[x], b[x]);
+                return 0;
+            });
+            return cand;
         }
 
         /** Tasks held nodes of supernode s ({slots, cards}) can take while its spare cards stay free. */

@@ -90,6 +90,11 @@ public final class SimCommand implements Callable<Integer> {
         @Option(names = "--typical-request", paramLabel = "TASKSxCARDS", description = "cardinal's typical next request, the request "
                 + "whose stranded cards its scoring lowers (default: the workload's median request, e.g. 4x8)")
         String typicalRequest;
+        @Option(names = "--latest-free-hold", defaultValue = "cardinal", paramLabel = "cardinal|all|none",
+                description = "whose head of the queue holds, of the nodes that let it start earliest, those that free up last "
+                        + "(the sooner ones stay open to backfill): cardinal's (${DEFAULT-VALUE}), every policy's, or none "
+                        + "(every policy holds the nodes that free up first, as EASY backfill does)")
+        String latestFreeHold;
 
         /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */
         String output() {
@@ -110,6 +115,9 @@ public final class SimCommand implements Callable<Integer> {
             if (maxJobsPerPass < 1) throw new TraceException("--max-jobs-per-pass must be >= 1");
             if (localityWaitPercent < 0) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
             if (typicalRequest != null) typical();
+            if (!List.of("cardinal", "all", "none").contains(latestFreeHold)) {
+                throw new TraceException("--latest-free-hold must be cardinal, all or none, got " + latestFreeHold);
+            }
         }
 
         /** {tasks, cardsPerTask} of --typical-request; null when not given. */
@@ -128,9 +136,10 @@ public final class SimCommand implements Callable<Integer> {
             throw new TraceException("--typical-request must be TASKSxCARDS with both >= 1 (e.g. 1x8), got " + typicalRequest);
         }
 
-        Simulator.Config config() {
+        Simulator.Config config(String policyName) {
+            boolean latest = latestFreeHold.equals("all") || (latestFreeHold.equals("cardinal") && policyName.equals(CardinalPolicy.NAME));
             return new Simulator.Config((long) (checkpointMinutes * 60_000), (long) (restartLocalSeconds * 1000),
-                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent, lendSpares);
+                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent, lendSpares, latest);
         }
     }
 
@@ -299,7 +308,7 @@ public final class SimCommand implements Callable<Integer> {
                     ? (typical == null ? new CardinalPolicy(median.tasks(), median.cardsPerTask()) : new CardinalPolicy(typical[0], typical[1]))
                     : Policies.byName(name);
             boolean spares = name.equals(CardinalPolicy.NAME) && w.spareCardsPerSupernode() > 0;
-            results.add(Simulator.run(w, policy, spares, c.config(), median.tasks(), median.cardsPerTask()));
+            results.add(Simulator.run(w, policy, spares, c.config(name), median.tasks(), median.cardsPerTask()));
         }
         String title = w.name();
         out.print(c.output().equals("json") ? Report.json(title, notes, results) + "\n" : Report.table(title, notes, results));

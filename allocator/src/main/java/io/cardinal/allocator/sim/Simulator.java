@@ -49,21 +49,28 @@ public final class Simulator {
      * {@code lendSpares}: a policy run with spares lends them (see {@link SpareLending}): a waiting job that fits
      * only with spare cards runs on them (in one supernode unless its rule is ANY), and is evicted (stopped as a
      * preemption is: progress since the last checkpoint lost, a full restart once placed again) when a replacement
-     * needs the cards.
+     * needs the cards. {@code holdLatestFree}: the head of the queue holds, of the nodes that let it start
+     * earliest, those that free up last ({@link Scheduler.Options#holdLatestFree}).
      */
     public record Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
-                         int maxJobsConsidered, int localityWaitPercent, boolean lendSpares) {
+                         int maxJobsConsidered, int localityWaitPercent, boolean lendSpares, boolean holdLatestFree) {
         public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered) {
             this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT);
         }
 
         public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered,
                       int localityWaitPercent) {
-            this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, false);
+            this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, false, false);
         }
 
         public Config withLendSpares(boolean lend) {
-            return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lend);
+            return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lend,
+                    holdLatestFree);
+        }
+
+        public Config withHoldLatestFree(boolean latest) {
+            return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lendSpares,
+                    latest);
         }
 
         public static Config defaults() {
@@ -130,7 +137,8 @@ public final class Simulator {
             }
         }
         boolean lending = spares && cfg.lendSpares();
-        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64, cfg.localityWaitPercent(), lending));
+        Scheduler scheduler = new Scheduler(policy, new Scheduler.Options(cfg.maxJobsConsidered(), true, true, 64, cfg.localityWaitPercent(), lending,
+                cfg.holdLatestFree()));
         Map<String, JobState> jobs = new HashMap<>();
         PriorityQueue<Event> events = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
                 : a.kind != b.kind ? Integer.compare(a.kind, b.kind) : Long.compare(a.seq, b.seq));

@@ -274,4 +274,29 @@ class SchedulerTest {
         assertEquals(List.of("Wait:head", "Place:quick", "Wait:slow"), kinds(ds), ds.toString());
         assertTrue(ds.get(0).reason().contains("holds 3 node(s)"), ds.get(0).reason());
     }
+
+    @Test
+    void theHeadHoldsTheNodesThatFreeUpLastAmongThoseThatLetItStartEarliest() {
+        // n000 is free now, n001 and n002 free up at 10 s, n003 and n004 at 50 s. The head (2 x 8) can start at
+        // 10 s either way. Holding the nodes that free up first (n000, n001) leaves nothing for a 100 s job; holding
+        // those that free up last (n001, n002) leaves n000 to it, and the head still starts at 10 s.
+        PlacementRequest head = new PlacementRequest("head", "t", 5, 2, 8, Set.of(), SupernodeRule.REQUIRED, 0, 5);
+        for (boolean latest : new boolean[] {false, true}) {
+            Inventory inv = Clusters.uniform(1, 5, 8, "A", 0);
+            List<RunningJob> running = List.of(runOn(inv, job("r1", "t", 0, 1, 8, 0), 10_000, "sn000-n001"),
+                    runOn(inv, job("r2", "t", 0, 1, 8, 1), 10_000, "sn000-n002"),
+                    runOn(inv, job("r3", "t", 0, 1, 8, 2), 50_000, "sn000-n003"),
+                    runOn(inv, job("r4", "t", 0, 1, 8, 3), 50_000, "sn000-n004"));
+            Scheduler s = new Scheduler(new CardinalPolicy(), new Scheduler.Options(1000, false, true, 256, 50, false, latest));
+            List<PendingJob> pending = List.of(new PendingJob(head, 50_000), new PendingJob(job("long", "t", 0, 1, 8, 6), 100_000));
+            var ds = s.schedule(new Scheduler.Input(inv, pending, running, Map.of(), 0));
+            assertTrue(ds.get(0).reason().contains("holds 2 node(s)"), ds.get(0).reason());
+            if (latest) {
+                assertEquals(List.of("Wait:head", "Place:long"), kinds(ds), ds.toString());
+                assertEquals("sn000-n000", ((SchedulingDecision.Place) ds.get(1)).placement().cards().get(0).nodeId());
+            } else {
+                assertEquals(List.of("Wait:head", "Wait:long"), kinds(ds), ds.toString());
+            }
+        }
+    }
 }
