@@ -61,7 +61,7 @@ public final class Scheduler {
      */
     public record Options(int maxJobsConsidered, boolean preemption, boolean backfill, int maxVictimsTried,
                           int localityWaitPercent, boolean lendSpares, boolean holdLatestFree) {
-        public static final int DEFAULT_LOCALITY_WAIT_PERCENT = 50;
+        public static final int DEFAULT_LOCALITY_WAIT_PERCENT = 100;
 
         public Options {
             if (maxJobsConsidered < 1) throw new IllegalArgumentException("maxJobsConsidered must be >= 1");

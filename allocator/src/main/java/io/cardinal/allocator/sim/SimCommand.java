@@ -90,10 +90,10 @@ public final class SimCommand implements Callable<Integer> {
         @Option(names = "--typical-request", paramLabel = "TASKSxCARDS", description = "cardinal's typical next request, the request "
                 + "whose stranded cards its scoring lowers (default: the workload's median request, e.g. 4x8)")
         String typicalRequest;
-        @Option(names = "--latest-free-hold", defaultValue = "cardinal", paramLabel = "cardinal|all|none",
+        @Option(names = "--latest-free-hold", defaultValue = "all", paramLabel = "all|cardinal|none",
                 description = "whose head of the queue holds, of the nodes that let it start earliest, those that free up last "
-                        + "(the sooner ones stay open to backfill): cardinal's (${DEFAULT-VALUE}), every policy's, or none "
-                        + "(every policy holds the nodes that free up first, as EASY backfill does)")
+                        + "(the sooner ones stay open to backfill): every policy's (${DEFAULT-VALUE}: the scheduler is shared), "
+                        + "cardinal's only, or none (the nodes that free up first, as plain EASY backfill does)")
         String latestFreeHold;
 
         /** The -o value this command inherited (from `cardinal`, or from `sim` when run on its own). */

@@ -246,11 +246,11 @@ class SchedulerTest {
                 runOn(inv, job("r1", "t", 0, 1, 8, 1), 100_000, "sn001-n000"));
         // One free node in each supernode; either supernode has room for 2 x 8 at 100 s.
         PlacementRequest pref = job("pref", "t", 0, 2, 8, 2);
-        // Runs 1,000 s: waiting 100 s is within 50% of that, so it waits for one supernode.
+        // Runs 1,000 s: waiting 100 s is within 100% of that, so it waits for one supernode.
         var wait = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 1_000_000)), running, Map.of(), 0));
         assertEquals(List.of("Wait:pref"), kinds(wait), wait.toString());
-        // Runs 100 s: waiting 100 s is beyond 50% of that, so it is spread over the two free nodes now.
-        var spread = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 100_000)), running, Map.of(), 0));
+        // Runs 90 s: waiting 100 s is beyond 100% of that, so it is spread over the two free nodes now.
+        var spread = scheduler.schedule(new Scheduler.Input(inv, List.of(new PendingJob(pref, 90_000)), running, Map.of(), 0));
         assertEquals(List.of("Place:pref"), kinds(spread), spread.toString());
         assertTrue(spread.get(0).reason().contains("spread: no supernode expected to have room for 1 min"), spread.get(0).reason());
         // Without estimates nothing says when a supernode frees up: it waits.
