@@ -59,6 +59,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
 
     private final LinkedBlockingDeque<Task> queue = new LinkedBlockingDeque<>();
     private final Supplier<PlacementPolicy> policy;
+    private final boolean lendSpares;
     private final Supplier<List<Member>> configuredMembers;
     private final Path dataDir;
     private final long minFreeDiskBytes;
@@ -78,7 +79,14 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
 
     public ControllerService(Supplier<PlacementPolicy> policy, Supplier<List<Member>> configuredMembers, Path dataDir,
                              long minFreeDiskBytes) {
+        this(policy, false, configuredMembers, dataDir, minFreeDiskBytes);
+    }
+
+    /** {@code lendSpares}: the server config switch, given to each {@link Controller} (see there). */
+    public ControllerService(Supplier<PlacementPolicy> policy, boolean lendSpares, Supplier<List<Member>> configuredMembers,
+                             Path dataDir, long minFreeDiskBytes) {
         this.policy = policy;
+        this.lendSpares = lendSpares;
         this.configuredMembers = configuredMembers;
         this.dataDir = dataDir;
         this.minFreeDiskBytes = minFreeDiskBytes;
@@ -165,7 +173,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
     }
 
     private void start(Start s) {
-        controller = new Controller(s.committed, policy.get(), s.term);
+        controller = new Controller(s.committed, policy.get(), s.term, lendSpares);
         lastWrite = CompletableFuture.completedFuture(null);
         needsResync = false;
         ready = true;
@@ -259,7 +267,7 @@ public final class ControllerService implements CardinalStateMachine.LeaderHooks
             Thread.currentThread().interrupt();
             return;
         }
-        controller = new Controller(stateMachine.committedCopy(), policy.get(), term);
+        controller = new Controller(stateMachine.committedCopy(), policy.get(), term, lendSpares);
         needsResync = false;
         LOG.info("controller resynced from committed state at index {}", stateMachine.appliedIndex());
     }

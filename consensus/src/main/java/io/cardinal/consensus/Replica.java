@@ -125,11 +125,16 @@ public final class Replica implements AutoCloseable {
     }
 
     public static Replica start(Settings s, Supplier<PlacementPolicy> policy, FatalHandler fatal) throws IOException {
+        return start(s, policy, false, fatal);
+    }
+
+    /** {@code lendSpares}: the server config switch of the same name, passed to every controller this replica runs. */
+    public static Replica start(Settings s, Supplier<PlacementPolicy> policy, boolean lendSpares, FatalHandler fatal) throws IOException {
         Files.createDirectories(s.dataDir());
         Path raftDir = s.dataDir().resolve("raft");
         boolean existing = Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
         RaftProperties p = properties(s, raftDir);
-        ControllerService controller = new ControllerService(policy, s::peers, s.dataDir(), s.minFreeDiskMiB() << 20);
+        ControllerService controller = new ControllerService(policy, lendSpares, s::peers, s.dataDir(), s.minFreeDiskMiB() << 20);
         CardinalStateMachine sm = new CardinalStateMachine(fatal, controller);
         RaftGroup group = RaftGroup.valueOf(GROUP_ID, raftPeers(s.peers()));
         RaftServer server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(s.id())).setGroup(group)

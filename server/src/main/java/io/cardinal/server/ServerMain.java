@@ -73,7 +73,7 @@ public final class ServerMain {
         Replica.Settings settings = new Replica.Settings(config.id, dataDir, config.members(), config.snapshotEveryEntries,
                 config.electionTimeoutMinMillis, config.electionTimeoutMaxMillis, config.minFreeDiskMiB, config.readTimeoutMillis,
                 config.logSegmentSizeKiB);
-        Replica replica = Replica.start(settings, () -> Policies.byName(config.placementPolicy), (message, cause) -> {
+        Replica replica = Replica.start(settings, () -> Policies.byName(config.placementPolicy), config.lendSpares, (message, cause) -> {
             LOG.error("FATAL: {}", message, cause);
             try {
                 Files.writeString(fatalFile, message + "\n", StandardCharsets.UTF_8);

@@ -232,7 +232,8 @@ public final class ClusterState {
             s.putJob(j);
             if (holdsCards(j.getState())) {
                 try {
-                    s.inventory.allocate(new Holder(j.getJobId(), j.getAttempt()), Placements.fromProto(j.getPlacement()));
+                    // The lent mark too: lent jobs are what a replacement may evict, on every replica alike.
+                    s.inventory.allocate(new Holder(j.getJobId(), j.getAttempt()), Placements.fromProto(j.getPlacement()), j.getLent());
                 } catch (io.cardinal.allocator.model.AllocationConflict e) {
                     // TEST ONLY: under the injected bug the stored state already holds a double allocation; a replica
                     // restarted by the chaos suite must still start so the checkers can see it. Never set in production.

@@ -36,6 +36,9 @@ public final class InvariantChecker {
         Map<CardRef, Holder> holders = new HashMap<>();
         for (JobRecord j : s.jobs().values()) {
             boolean holds = ClusterState.holdsCards(j.getState());
+            if (j.getLent() != s.inventory().isLent(j.getJobId())) {
+                fail(1, "job " + j.getJobId() + " record says lent=" + j.getLent() + ", inventory " + s.inventory().isLent(j.getJobId()));
+            }
             if (!holds) {
                 if (j.getPlacement().getTasksCount() != 0) fail(1, "job " + j.getJobId() + " in " + j.getState() + " keeps a placement");
                 if (!s.inventory().cardsOf(j.getJobId()).isEmpty()) fail(1, "inventory gives cards to " + j.getJobId() + " in " + j.getState());

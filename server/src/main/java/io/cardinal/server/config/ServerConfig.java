@@ -65,6 +65,12 @@ public final class ServerConfig {
     public long leaderWaitMillis = 3_000;
     public long logSegmentSizeKiB = 8192;
     public String placementPolicy = "cardinal";
+    /**
+     * Spare lending in the controller: a waiting job that fits only with a supernode's spare cards runs on them,
+     * marked lent, and is evicted back to the queue when a replacement needs those cards. Off by default: then
+     * every placement and replacement is as without lending (spares stay idle until a restart takes them).
+     */
+    public boolean lendSpares = false;
 
     public static ServerConfig load(Path file) throws ConfigException {
         if (!Files.isRegularFile(file)) throw new ConfigException("config file " + file + " does not exist");

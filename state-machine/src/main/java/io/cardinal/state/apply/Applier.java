@@ -216,9 +216,9 @@ public final class Applier {
                     JobRecord j = job(ev.getJobId());
                     transition(j, JobState.PLACED);
                     requireAttempt(j, ev.getAttempt(), j.getAttempt() + 1);
-                    allocate(j, ev.getAttempt(), ev.getPlacement());
+                    allocate(j, ev.getAttempt(), ev.getPlacement(), ev.getLent());
                     putJob(clearProgress(j.toBuilder()).setState(JobState.PLACED).setAttempt(ev.getAttempt())
-                            .setPlacement(ev.getPlacement()).setReason(ev.getReason()).setUpdatedMs(t).build());
+                            .setPlacement(ev.getPlacement()).setLent(ev.getLent()).setReason(ev.getReason()).setUpdatedMs(t).build());
                     break;
                 }
                 case JOB_STARTED: {
@@ -299,7 +299,7 @@ public final class Applier {
                     requireAttempt(j, ev.getAttempt(), j.getAttempt());
                     transition(j, JobState.INTERRUPTED);
                     release(j);
-                    JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.INTERRUPTED).clearPlacement()
+                    JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.INTERRUPTED).clearPlacement().clearLent()
                             .setReason(ev.getReason()).setUpdatedMs(t).setNotBeforeMs(ev.getNotBeforeMs()).clearCrashCards();
                     for (var c : ev.getCrashCardsList()) jb.addCrashCards(c.getNodeId() + "/" + c.getIndex());
                     if (jb.getIncidentsCount() >= MAX_INCIDENTS_PER_JOB) jb.removeIncidents(0);
@@ -319,9 +319,9 @@ public final class Applier {
                         throw new InvariantViolation(4, "job " + j.getJobId() + " restarts from step " + ev.getRestoreStep()
                                 + " but its last committed checkpoint is step " + j.getCheckpointStep());
                     }
-                    allocate(j, ev.getAttempt(), ev.getPlacement());
+                    allocate(j, ev.getAttempt(), ev.getPlacement(), ev.getLent());
                     JobRecord.Builder jb = clearProgress(j.toBuilder()).setState(JobState.RESTARTING).setAttempt(ev.getAttempt())
-                            .setPlacement(ev.getPlacement()).setRestoreStep(ev.getRestoreStep())
+                            .setPlacement(ev.getPlacement()).setLent(ev.getLent()).setRestoreStep(ev.getRestoreStep())
                             .setRestarts(j.getRestarts() + 1).setRestartsTotal(j.getRestartsTotal() + 1).setNotBeforeMs(0)
                             .setReason(ev.getReason()).setUpdatedMs(t);
                     int last = jb.getIncidentsCount() - 1;
@@ -337,7 +337,7 @@ public final class Applier {
                     requireAttempt(j, ev.getAttempt(), j.getAttempt());
                     transition(j, JobState.PENDING);
                     release(j);
-                    putJob(j.toBuilder().setState(JobState.PENDING).clearPlacement()
+                    putJob(j.toBuilder().setState(JobState.PENDING).clearPlacement().clearLent()
                             .setReason("preempted by " + ev.getByJobId() + ": " + ev.getReason()).setUpdatedMs(t).build());
                     break;
                 }
@@ -450,7 +450,8 @@ public final class Applier {
                     .setSubmittedMs(t).setUpdatedMs(t).setIdempotencyKey(key).setSubmitSeq(order).build());
         }
 
-        private void allocate(JobRecord j, long attempt, io.cardinal.protocol.v1.Placement proto) {
+        /** {@code lent}: the cards are lent spare cards (the inventory's lent mark), evictable by a replacement. */
+        private void allocate(JobRecord j, long attempt, io.cardinal.protocol.v1.Placement proto, boolean lent) {
             Placement p;
             try {
                 p = Placements.fromProto(proto);
@@ -488,7 +489,7 @@ public final class Applier {
                 throw new InvariantViolation(3, "job " + j.getJobId() + " allows " + spec.getMaxSupernodes() + " supernodes, placement spans " + supernodes.size());
             }
             try {
-                inv.allocate(new Holder(j.getJobId(), attempt), p);
+                inv.allocate(new Holder(j.getJobId(), attempt), p, lent);
             } catch (AllocationConflict ex) {
                 String m = ex.getMessage();
                 // TEST ONLY (chaos suite, -Dcardinal.injectBug): skip the one-holder-per-card invariant.
@@ -525,7 +526,7 @@ public final class Applier {
         private void finish(JobRecord j, JobState to, String reason, long t) {
             transition(j, to);
             release(j);
-            putJob(clearProgress(j.toBuilder()).setState(to).clearPlacement().setReason(reason).setUpdatedMs(t).build());
+            putJob(clearProgress(j.toBuilder()).setState(to).clearPlacement().clearLent().setReason(reason).setUpdatedMs(t).build());
         }
 
         private static JobRecord.Builder clearProgress(JobRecord.Builder b) {

@@ -22,14 +22,25 @@ public final class Controller {
     private final ClusterState view;
     private final PlacementPolicy policy;
     private final long term;
+    private final boolean lendSpares;
     private boolean broken;
     private final Topology topology = new Topology();
 
     /** {@code committed} is copied; the controller owns the copy. */
     public Controller(ClusterState committed, PlacementPolicy policy, long term) {
+        this(committed, policy, term, false);
+    }
+
+    /**
+     * {@code lendSpares} (server config): a job that fits only with a supernode's spare cards runs on them, marked
+     * lent, and is evicted (preempted back to the queue) when a replacement needs those cards. Off: every decision
+     * is as without lending.
+     */
+    public Controller(ClusterState committed, PlacementPolicy policy, long term, boolean lendSpares) {
         this.view = committed.copy();
         this.policy = policy;
         this.term = term;
+        this.lendSpares = lendSpares;
     }
 
     public long term() {
@@ -87,7 +98,7 @@ public final class Controller {
     }
 
     private void dispatch(Command cmd, Batch b, Reply.Builder reply) {
-        Jobs jobs = new Jobs(b, policy, topology);
+        Jobs jobs = new Jobs(b, policy, topology, lendSpares);
         Nodes nodes = new Nodes(b, policy, jobs);
         switch (cmd.getBodyCase()) {
             case SUBMIT_JOB:

@@ -5,6 +5,7 @@ import io.cardinal.allocator.model.Decision;
 import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.model.PlacementRequest;
 import io.cardinal.allocator.policy.PlacementPolicy;
+import io.cardinal.allocator.policy.SpareLending;
 import io.cardinal.allocator.sched.PendingJob;
 import io.cardinal.allocator.sched.RunningJob;
 import io.cardinal.allocator.sched.Scheduler;
@@ -55,12 +56,21 @@ final class Jobs {
     private final Scheduler scheduler;
 
     private final Topology topology;
+    /** Server config lendSpares: jobs that fit only with spare cards run on them, evicted when a replacement needs them. */
+    private final boolean lendSpares;
 
     Jobs(Batch b, PlacementPolicy policy, Topology topology) {
+        this(b, policy, topology, false);
+    }
+
+    Jobs(Batch b, PlacementPolicy policy, Topology topology, boolean lendSpares) {
         this.b = b;
         this.policy = policy;
         this.topology = topology;
-        this.scheduler = new Scheduler(policy, new Scheduler.Options(MAX_JOBS_PER_PASS, true, true, 256));
+        this.lendSpares = lendSpares;
+        // holdLatestFree stays off here: it needs run-time estimates, which the controller does not take.
+        this.scheduler = new Scheduler(policy, new Scheduler.Options(MAX_JOBS_PER_PASS, true, true, 256,
+                Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT, lendSpares, false));
     }
 
     void submit(JobSpec spec, String key, Reply.Builder reply) {
@@ -258,6 +268,8 @@ final class Jobs {
     }
 
     private void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStepSeen, Set<CardRef> crashCards) {
+        // An earlier restart in this batch (same lost node) may have evicted this lent job: it already waits again.
+        if (!ClusterState.holdsCards(j.getState())) return;
         // Heartbeats are up to an interval old (and a dead node's are older): the job reached its committed step at least.
         long lastStep = Math.max(lastStepSeen, j.getCheckpointStep());
         JobSpec spec = j.getSpec();
@@ -270,18 +282,41 @@ final class Jobs {
         String overQuota = quotaBlocks(j);
         // TEST ONLY (chaos suite, -Dcardinal.injectBug): never-restart leaves interrupted jobs waiting forever.
         boolean neverRestart = io.cardinal.state.InjectedBugs.on("never-restart");
-        Decision d = overQuota != null ? new Decision.NotPlaced(overQuota)
-                : neverRestart ? new Decision.NotPlaced("injected bug never-restart")
-                : policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
+        List<String> evict = List.of();
+        Decision d;
+        if (overQuota != null) {
+            d = new Decision.NotPlaced(overQuota);
+        } else if (neverRestart) {
+            d = new Decision.NotPlaced("injected bug never-restart");
+        } else if (lendSpares) {
+            // Decided while the job still holds its cards, like policy.replace; valid once the evicted jobs' cards are free.
+            SpareLending.Outcome o = SpareLending.replace(policy, inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
+            d = o.decision();
+            if (d instanceof Decision.Placed) evict = o.evicted();
+        } else {
+            d = policy.replace(inv, Placements.request(j), Placements.fromProto(j.getPlacement()), lost);
+        }
         List<io.cardinal.protocol.v1.CardRef> lostProto = new ArrayList<>();
         for (CardRef c : lost) lostProto.add(Placements.toProto(c));
         b.add(Event.newBuilder().setJobInterrupted(JobInterrupted.newBuilder().setJobId(j.getJobId())
                 .setAttempt(j.getAttempt()).setReason(reason).addAllLostCards(lostProto).setDetectedMs(detectedMs)
                 .setLastStep(lastStep).addAllCrashCards(crashCards.stream().map(Placements::toProto).toList())));
         if (d instanceof Decision.Placed p) {
+            // The borrowers stop first, in this batch, so their cards are free when the replacement is allocated;
+            // they wait again as preempted jobs do.
+            for (String id : evict) {
+                JobRecord e = b.view.jobs().get(id);
+                if (e == null || !ClusterState.holdsCards(e.getState())) {
+                    throw new IllegalStateException("lent job " + id + " chosen for eviction holds no cards");
+                }
+                b.add(Event.newBuilder().setJobPreempted(JobPreempted.newBuilder().setJobId(id).setAttempt(e.getAttempt())
+                        .setByJobId(j.getJobId()).setReason("evicted from lent spare cards: job " + j.getJobId()
+                                + "'s replacement needs them")));
+            }
+            // A lent job stays lent (evictable) on its replacement cards, as in the allocator's simulator.
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
                     .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
-                    .setRestoreStep(j.getCheckpointStep()).setReason(reason + "; " + p.reason())));
+                    .setRestoreStep(j.getCheckpointStep()).setReason(reason + "; " + p.reason()).setLent(j.getLent())));
         } else {
             // No replacement near its cards: the scheduler tries a full re-placement (or records why it waits).
             if (neverRestart) waiting(b.view.jobs().get(j.getJobId()), d.reason());
@@ -351,11 +386,12 @@ final class Jobs {
             if (d instanceof SchedulingDecision.Place p) {
                 if (j.getState() == JobState.PENDING) {
                     b.add(Event.newBuilder().setJobPlaced(JobPlaced.newBuilder().setJobId(j.getJobId())
-                            .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())));
+                            .setAttempt(j.getAttempt() + 1).setPlacement(Placements.toProto(p.placement())).setReason(p.reason())
+                            .setLent(p.lent())));
                 } else if (j.getState() == JobState.INTERRUPTED) {
                     b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
                             .setAttempt(restartAttempt(j)).setPlacement(Placements.toProto(p.placement()))
-                            .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason())));
+                            .setRestoreStep(j.getCheckpointStep()).setReason("replacement found: " + p.reason()).setLent(p.lent())));
                 }
             } else if (d instanceof SchedulingDecision.Preempt p) {
                 if (ClusterState.holdsCards(j.getState())) {
