@@ -1,7 +1,7 @@
 package io.cardinal.state.controller;
 
 import io.cardinal.allocator.model.CardRef;
-import io.cardinal.allocator.policy.FirstFitPolicy;
+import io.cardinal.allocator.policy.CardinalPolicy;
 import io.cardinal.protocol.v1.Command;
 import io.cardinal.protocol.v1.Event;
 import io.cardinal.protocol.v1.EventBatch;
@@ -47,7 +47,7 @@ class ControllerLendingTest {
 
     void cluster(boolean lendSpares) {
         committed = new ClusterState();
-        ctl = new Controller(committed, new FirstFitPolicy(), TERM, lendSpares);
+        ctl = new Controller(committed, new CardinalPolicy(), TERM, lendSpares);
         ok(Fixtures.register("n1", "sn-a", 8, "910b"));
         ok(Fixtures.register("n2", "sn-a", 8, "910b"));
         ok(Command.newBuilder().setActor("cli:test").setSetSpareRule(SetSpareRule.newBuilder().setSupernodeId("sn-a").setCards(4)).build());
@@ -167,8 +167,35 @@ class ControllerLendingTest {
         assertEquals("n2", ja.getPlacement().getTasks(0).getNodeId());
         assertFalse(cards(ja).contains(new CardRef("n1", 0)));
 
+        // B is back in the queue, and the scheduling pass of the same batch lends it the spare cards left (n1's 3
+        // free cards are now the supernode's spares) as a new attempt.
+        assertEquals(List.of(Event.BodyCase.JOB_PLACED), k.subList(4, k.size()), "after the restart: " + k);
+        var again = r.events().get(4).getJobPlaced();
+        assertEquals(b, again.getJobId());
+        assertEquals(2, again.getAttempt());
+        assertTrue(again.getLent());
+        JobRecord jb = job(b);
+        assertEquals(JobState.PLACED, jb.getState());
+        assertTrue(jb.getLent());
+        assertEquals(Set.of("n1"), nodes(jb));
+        assertTrue(java.util.Collections.disjoint(cards(jb), cards(ja)));
+        assertEquals(List.of(b), committed.inventory().lentJobs());
+    }
+
+    @Test
+    void anEvictedJobThatFitsNowhereElseWaitsInTheQueue() {
+        cluster(true);
+        String a = submit("a", 3, 4);
+        String b = submit("b", 1, 4);
+        assertTrue(job(b).getLent(), "B takes all 4 of n2's spare cards");
+        CommandResult r = ok(cardFailed("n1", 0));
+        List<Event.BodyCase> k = kinds(r.events());
+        assertTrue(k.indexOf(Event.BodyCase.JOB_PREEMPTED) < k.indexOf(Event.BodyCase.JOB_RESTARTING), k.toString());
+        assertEquals(JobState.RESTARTING, job(a).getState());
+        // n1's 3 free healthy cards are too few for B's 4-card task: it waits, as a preempted job does.
         JobRecord jb = job(b);
         assertEquals(JobState.PENDING, jb.getState(), "the evicted job waits in the queue again");
+        assertEquals(1, jb.getAttempt());
         assertFalse(jb.getLent());
         assertEquals(0, jb.getPlacement().getTasksCount());
         assertTrue(committed.inventory().cardsOf(b).isEmpty());
@@ -214,7 +241,7 @@ class ControllerLendingTest {
             InvariantChecker.checkAtRest(restored);
 
             // A new leader on the restored state makes the same eviction the old one would.
-            Controller next = new Controller(restored, new FirstFitPolicy(), TERM + 1, true);
+            Controller next = new Controller(restored, new CardinalPolicy(), TERM + 1, true);
             CommandResult r = next.handle(cardFailed("n1", 0), now += 1000);
             assertTrue(r.reply().getOk(), r.reply().toString());
             assertEquals(ab[1], only(r.events(), Event.BodyCase.JOB_PREEMPTED).getJobPreempted().getJobId());
@@ -249,7 +276,7 @@ class ControllerLendingTest {
         List<List<Event>> runs = new ArrayList<>();
         for (int variant = 0; variant < 2; variant++) {
             committed = new ClusterState();
-            ctl = variant == 0 ? new Controller(committed, new FirstFitPolicy(), TERM) : new Controller(committed, new FirstFitPolicy(), TERM, false);
+            ctl = variant == 0 ? new Controller(committed, new CardinalPolicy(), TERM) : new Controller(committed, new CardinalPolicy(), TERM, false);
             index = 0;
             now = 1_700_000_000_000L;
             log.clear();
