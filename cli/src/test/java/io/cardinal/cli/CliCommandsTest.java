@@ -334,11 +334,26 @@ class CliCommandsTest {
     assertTrue(show.out().contains("Topology:         supernode required, max supernodes 1\n"), show.out());
     assertTrue(show.out().contains("Submitted:        2025-01-02 03:02:25 (1m40s ago)\n"), show.out());
     assertTrue(show.out().lines().anyMatch(l -> l.matches("0\\s+sn1-n1\\s+0,1,2,3,4,5,6,7")), show.out());
+    assertTrue(show.out().contains("Cards:            16 (2x8)\n"), show.out());
 
     Cli.Result cancel = cli.run("job", "cancel", "j-000001", "--reason", "done");
     assertEquals(1, cancel.exit());
     assertEquals("cardinal: job j-000001 already SUCCEEDED (HTTP 409 conflict from " + stub.address() + ")\n",
         cancel.err());
+  }
+
+  @Test
+  void jobShowSaysWhenTheJobRunsOnLentSpareCards() {
+    stub.on("GET /v1/jobs/j-000002", 200, """
+        {"jobId":"j-000002","name":"small","tenant":"research","priority":0,"state":"RUNNING","attempt":1,
+         "tasks":1,"cardsPerTask":2,"cards":2,"submittedMs":1735786945000,"updatedMs":1735786945000,"reason":"",
+         "spec":{"name":"small","command":["python","train.py"],"restart":{"maxRestarts":3}},
+         "placement":[{"task":0,"nodeId":"sn1-n2","cards":[4,5]}],"lent":true,
+         "checkpointStep":0,"restoreStep":0,"restarts":0,"idempotencyKey":""}""");
+    Cli.Result show = cli.run("job", "show", "j-000002");
+    assertEquals(0, show.exit(), show.toString());
+    assertTrue(show.out().contains("Cards:            2 (1x2), on lent spare cards (evicted when a replacement needs them)\n"),
+        show.out());
   }
 
   // ---- errors and exit codes ----

@@ -152,7 +152,8 @@ public final class JobCommand {
             "State", Formats.text(j.path("state")) + (j.hasNonNull("reason") && !j.path("reason").asText().isEmpty()
                 ? " (" + j.path("reason").asText() + ")" : ""),
             "Attempt", Formats.text(j.path("attempt")),
-            "Cards", cards(j),
+            "Cards", cards(j) + (j.path("lent").asBoolean(false)
+                ? ", on lent spare cards (evicted when a replacement needs them)" : ""),
             "Card models", spec.has("cardModel") ? Formats.text(spec.path("cardModel")) : "any",
             "Topology", spec.has("topology") ? "supernode " + Formats.text(spec.path("topology").path("supernode"))
                 + ", max supernodes " + maxSupernodes(spec.path("topology")) : "-",

@@ -66,6 +66,8 @@ public final class Views {
         o.put("restoreStep", j.getRestoreStep());
         o.put("restarts", j.getRestarts());
         o.put("restartsTotal", j.getRestartsTotal());
+        // Only when set: the reason that says so is cleared once the job runs, the mark stays until it releases.
+        if (j.getLent()) o.put("lent", true);
         if (j.getNotBeforeMs() > 0) o.put("restartNotBeforeMs", j.getNotBeforeMs());
         o.put("idempotencyKey", j.getIdempotencyKey());
         ArrayNode running = o.putArray("ranksRunning");

@@ -130,6 +130,12 @@ class ControllerLendingTest {
         assertEquals(List.of(b), committed.inventory().lentJobs(), "the applied inventory marks it lent");
         assertFalse(committed.inventory().isLent(ab[0]));
         assertEquals(Set.of("n2"), nodes(jb));
+        // Once it runs its reason is cleared; job show still says it is lent.
+        ok(Command.newBuilder().setReportJobStarted(io.cardinal.protocol.v1.ReportJobStarted.newBuilder().setJobId(b)
+                .setAttempt(1).setRank(-1)).build());
+        assertEquals(JobState.RUNNING, job(b).getState());
+        assertTrue(io.cardinal.state.query.Views.jobDetail(job(b)).path("lent").asBoolean(false), "job show's lent field");
+        assertFalse(io.cardinal.state.query.Views.jobDetail(job(ab[0])).has("lent"));
     }
 
     @Test
