@@ -27,4 +27,10 @@ class ReplicationProperties {
     void replicasAndControllerAgreeAndInvariantsHold(@ForAll("histories") List<int[]> ops) {
         Sim.run(ops);
     }
+
+    /** The same with spare lending on: lent placements, their marks and evictions replicate and keep the invariants. */
+    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
+    void withSpareLendingReplicasAndControllerAgreeAndInvariantsHold(@ForAll("histories") List<int[]> ops) {
+        Sim.run(ops, true);
+    }
 }

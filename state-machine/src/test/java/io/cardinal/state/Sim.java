@@ -96,7 +96,9 @@ public final class Sim {
     private final List<Entry> log = new ArrayList<>();
     private final List<String> trace = new ArrayList<>();
     private final Map<String, Integer> eventCounts = new TreeMap<>();
-    private Controller ctl = new Controller(a, policy, 1);
+    /** Controllers run with spare lending (server config lendSpares) when set. */
+    private final boolean lendSpares;
+    private Controller ctl;
     private long index;
     private long nowMs = 1_700_000_000_000L;
     private int skipped;
@@ -117,9 +119,19 @@ public final class Sim {
 
     /** Runs every op, checking after each. */
     public static Sim run(List<int[]> ops) {
-        Sim s = new Sim();
+        return run(ops, false);
+    }
+
+    /** As {@link #run(List)}, every controller with spare lending on or off. */
+    public static Sim run(List<int[]> ops, boolean lendSpares) {
+        Sim s = new Sim(lendSpares);
         for (int[] g : ops) s.step(g);
         return s;
+    }
+
+    private Sim(boolean lendSpares) {
+        this.lendSpares = lendSpares;
+        this.ctl = new Controller(a, policy, 1, lendSpares);
     }
 
     public ClusterState replicaA() {
@@ -214,7 +226,7 @@ public final class Sim {
         } else {
             trace.add("leader change to term " + (oldTerm + 1));
         }
-        ctl = new Controller(a, policy, oldTerm + 1);
+        ctl = new Controller(a, policy, oldTerm + 1, lendSpares);
     }
 
     private ApplyResult commit(EventBatch batch, long entryTerm) {
@@ -228,7 +240,14 @@ public final class Sim {
             throw new AssertionError("apply refused a controller batch: " + e.getMessage() + "\n" + recentTrace(), e);
         }
         check(ra.events().equals(rb.events()) && ra.skipped() == rb.skipped(), "replicas applied differently");
-        for (Event e : ra.events()) eventCounts.merge(e.getBodyCase().name(), 1, Integer::sum);
+        for (Event e : ra.events()) {
+            eventCounts.merge(e.getBodyCase().name(), 1, Integer::sum);
+            if (e.hasJobPlaced() && e.getJobPlaced().getLent()) eventCounts.merge("JOB_PLACED_LENT", 1, Integer::sum);
+            if (e.hasJobRestarting() && e.getJobRestarting().getLent()) eventCounts.merge("JOB_RESTARTING_LENT", 1, Integer::sum);
+            if (e.hasJobPreempted() && e.getJobPreempted().getReason().startsWith("evicted from lent spare cards")) {
+                eventCounts.merge("LENT_EVICTED", 1, Integer::sum);
+            }
+        }
         log.add(new Entry(entryTerm, index, batch));
         return ra;
     }

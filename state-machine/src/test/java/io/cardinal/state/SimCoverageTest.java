@@ -36,5 +36,19 @@ class SimCoverageTest {
         assertTrue(skipped >= 5, "stale-term batches skipped: " + skipped);
         assertTrue(duplicates >= 5, "duplicate submits: " + duplicates);
         assertTrue(rejected >= 5, "refused commands: " + rejected);
+        assertTrue(events.getOrDefault("JOB_PLACED_LENT", 0) == 0, "lent placement with lending off: " + events);
+    }
+
+    /** With lending on, the generated histories place jobs lent and evict them, so the lending property means something. */
+    @Test
+    void withSpareLendingGeneratedHistoriesLendAndEvict() {
+        Map<String, Integer> events = new TreeMap<>();
+        Random r = new Random(20240601L);
+        for (int i = 0; i < 40; i++) {
+            Sim.run(Sim.randomHistory(r, 80), true).eventCounts().forEach((k, v) -> events.merge(k, v, Integer::sum));
+        }
+        System.out.println("lending coverage: " + events);
+        assertTrue(events.getOrDefault("JOB_PLACED_LENT", 0) >= 5, "lent placements: " + events);
+        assertTrue(events.getOrDefault("LENT_EVICTED", 0) >= 1, "lent jobs evicted: " + events);
     }
 }
