@@ -32,8 +32,19 @@ class SnapshotReplayTest {
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1L, 2L, 3L, 42L, 1234L, 98765L, 20240601L, 7L, 11L, 13L})
     void checkpointPlusLogSuffixEqualsFullLog(long seed, @TempDir Path tmp) throws Exception {
+        checkpointPlusLogSuffix(seed, tmp, false);
+    }
+
+    /** The same with spare lending on: lent marks survive the store, and restored leaders evict as live ones do. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1L, 42L, 20240601L, 777L})
+    void withSpareLendingCheckpointPlusLogSuffixEqualsFullLog(long seed, @TempDir Path tmp) throws Exception {
+        checkpointPlusLogSuffix(seed, tmp, true);
+    }
+
+    private static void checkpointPlusLogSuffix(long seed, Path tmp, boolean lendSpares) throws Exception {
         Random r = new Random(seed);
-        Sim sim = Sim.run(Sim.randomHistory(r, 120));
+        Sim sim = Sim.run(Sim.randomHistory(r, 120), lendSpares);
         List<Sim.Entry> log = sim.log();
         assertTrue(log.size() > 10, "history too short to be interesting: " + log.size() + " entries");
         int cut = r.nextInt(log.size() + 1);
@@ -73,7 +84,7 @@ class SnapshotReplayTest {
             assertEquals(full.stateHash(), restored.stateHash(), "checkpoint + suffix vs full log (cut at " + cut + ")");
             assertRoundTrip(full, cp);
             assertEquals(applied, cp.events("", "", 0, StateStore.MAX_EVENTS_PER_QUERY), "event log after suffix");
-            assertSameDecisions(full, restored, r);
+            assertSameDecisions(full, restored, r, lendSpares);
         }
         try (StateStore reopened = StateStore.open(tmp.resolve("db"))) {
             assertRoundTrip(full, reopened);
@@ -81,10 +92,10 @@ class SnapshotReplayTest {
     }
 
     /** A new leader on the restored state decides exactly as one on the state that never left memory. */
-    static void assertSameDecisions(ClusterState live, ClusterState restored, Random r) {
+    static void assertSameDecisions(ClusterState live, ClusterState restored, Random r, boolean lendSpares) {
         long term = live.appliedTerm() + 1;
-        Controller a = new Controller(live, new FirstFitPolicy(), term);
-        Controller b = new Controller(restored, new FirstFitPolicy(), term);
+        Controller a = new Controller(live, new FirstFitPolicy(), term, lendSpares);
+        Controller b = new Controller(restored, new FirstFitPolicy(), term, lendSpares);
         for (int i = 0; i < 60; i++) {
             Command cmd = Sim.commandFor(Sim.randomGenes(r), a.view());
             CommandResult ra = a.handle(cmd, 1_800_000_000_000L + i);
@@ -106,6 +117,7 @@ class SnapshotReplayTest {
             assertEquals(expected.inventory().cardsOf(job), loaded.inventory().cardsOf(job), "inventory of " + job);
         }
         assertEquals(expected.inventory().holdingJobs(), loaded.inventory().holdingJobs());
+        assertEquals(expected.inventory().lentJobs(), loaded.inventory().lentJobs(), "lent jobs");
         for (String sn : expected.inventory().supernodeIds()) {
             assertEquals(expected.inventory().spareRule(sn), loaded.inventory().spareRule(sn), "spare rule of " + sn);
         }
