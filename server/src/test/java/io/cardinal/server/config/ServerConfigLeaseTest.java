@@ -13,10 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** lostNodeHoldMillis is the node lease agents fence by: its default follows the TTL and bad values are refused. */
 class ServerConfigLeaseTest {
     private static ServerConfig load(Path dir, String extra) throws Exception {
-        Path f = dir.resolve("server.yaml");
-        Files.writeString(f, "id: n1\ndataDir: " + dir.resolve("data") + "\npeers:\n"
-                + "  - {id: n1, raftAddress: 127.0.0.1:7001, httpAddress: 127.0.0.1:8001, agentAddress: 127.0.0.1:9001}\n" + extra);
-        return ServerConfig.load(f);
+        return ConfigFiles.load(dir, extra);
     }
 
     @Test

@@ -13,10 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** lendSpares turns spare lending on in the controller; off unless the config says so, and only a boolean is taken. */
 class ServerConfigLendSparesTest {
     private static ServerConfig load(Path dir, String extra) throws Exception {
-        Path f = dir.resolve("server.yaml");
-        Files.writeString(f, "id: n1\ndataDir: " + dir.resolve("data") + "\npeers:\n"
-                + "  - {id: n1, raftAddress: 127.0.0.1:7001, httpAddress: 127.0.0.1:8001, agentAddress: 127.0.0.1:9001}\n" + extra);
-        return ServerConfig.load(f);
+        return ConfigFiles.load(dir, extra);
     }
 
     @Test

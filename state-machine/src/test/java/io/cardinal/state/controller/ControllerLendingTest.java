@@ -12,7 +12,6 @@ import io.cardinal.protocol.v1.SetSpareRule;
 import io.cardinal.state.ClusterState;
 import io.cardinal.state.Fixtures;
 import io.cardinal.state.InvariantChecker;
-import io.cardinal.state.Placements;
 import io.cardinal.state.apply.Applier;
 import io.cardinal.state.apply.ApplyResult;
 import io.cardinal.state.store.StateStore;
@@ -25,6 +24,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
+import static io.cardinal.state.controller.ControllerTest.cards;
+import static io.cardinal.state.controller.ControllerTest.kinds;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,14 +83,6 @@ class ControllerLendingTest {
 
     JobRecord job(String id) {
         return committed.jobs().get(id);
-    }
-
-    static Set<CardRef> cards(JobRecord j) {
-        return new TreeSet<>(Placements.fromProto(j.getPlacement()).cards());
-    }
-
-    static List<Event.BodyCase> kinds(List<Event> events) {
-        return events.stream().map(Event::getBodyCase).toList();
     }
 
     static Command cardFailed(String node, int idx) {
