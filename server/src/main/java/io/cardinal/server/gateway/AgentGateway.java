@@ -126,6 +126,13 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
     /** When this leader last heard each node's heartbeat (System.nanoTime, for {@link #lostNodeHoldMillis}). */
     private final Map<String, Long> lastHeardNanos = new HashMap<>();
     /**
+     * Nodes this leader declared lost whose NodeLost is not applied yet. In between, the committed state still says
+     * online while the detector no longer tracks the node and its session is closed, so without this set the hold
+     * took it for a node nothing watches: a 1-hour soak (seed 5555) saw held Assigns released in that window (50 ms)
+     * start new attempts while the lost node's crashed agent had left the old ones running for 3 more seconds.
+     */
+    private final Set<String> declaredLost = new HashSet<>();
+    /**
      * node -> job -> "attempt/rank" of Assigns sent that no heartbeat has shown yet -> heartbeats seen since. Until
      * its heartbeat shows the worker (it is then in liveWorkers) or two heartbeats have come without it (the second was
      * built after the agent took the Assign), the node counts as maybe running it. Without this a restart decided
@@ -574,7 +581,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         for (String n : online) {
             if (!liveWorkers.containsKey(n)) {
                 // Not heard yet: it may run anything, unless nothing watches it (registered by hand, never connected).
-                if (detector.tracks(n) || sessions.containsKey(n)) return n;
+                if (detector.tracks(n) || sessions.containsKey(n) || declaredLost.contains(n)) return n;
                 continue;
             }
             if (runsOlderAttempt(n, jobId, attempt)) return n;
@@ -676,8 +683,14 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
             case JOB_FAILED -> stopEverywhere(e.getJobFailed().getJobId(), 0, "failed");
             case JOB_PREEMPTED -> stopEverywhere(e.getJobPreempted().getJobId(), e.getJobPreempted().getAttempt(), "preempted");
             case JOB_SUCCEEDED -> stopEverywhere(e.getJobSucceeded().getJobId(), 0, "succeeded");
-            case NODE_LOST -> detector.forget(e.getNodeLost().getNodeId());
-            case NODE_REGISTERED -> closeIfEpochMoved(e.getNodeRegistered().getNodeId(), e.getNodeRegistered().getEpoch());
+            case NODE_LOST -> {
+                detector.forget(e.getNodeLost().getNodeId());
+                declaredLost.remove(e.getNodeLost().getNodeId()); // offline now: the lost-node hold covers it
+            }
+            case NODE_REGISTERED -> {
+                declaredLost.remove(e.getNodeRegistered().getNodeId());
+                closeIfEpochMoved(e.getNodeRegistered().getNodeId(), e.getNodeRegistered().getEpoch());
+            }
             case CHECKPOINT_COMMITTED -> {
                 // To every agent, like Stop: buddies hold copies of the job's shards without running it.
                 var c = e.getCheckpointCommitted();
@@ -738,6 +751,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 unconfirmedAssigns.clear();
                 lastHeardNanos.clear();
                 heldAssigns.clear();
+                declaredLost.clear();
                 LOG.info("failure detector armed for {} nodes (grace {} ms)", online.size(), ttlMillis);
             }
             if (!leader && wasLeader) {
@@ -745,6 +759,7 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
                 liveWorkers.clear();
                 unconfirmedAssigns.clear();
                 heldAssigns.clear();
+                declaredLost.clear();
                 for (Session s : new ArrayList<>(sessions.values())) s.channel.close();
                 sessions.clear();
             }
@@ -777,11 +792,13 @@ public final class AgentGateway implements AutoCloseable, AppliedListener {
         if (!online[0]) return;
         LOG.warn("node {} silent for {} ms (TTL {} ms, probe unanswered): declaring it lost", nodeId, silentMillis, ttlMillis);
         lossesByNode.computeIfAbsent(nodeId, k -> new ArrayDeque<>()).addLast(now);
+        declaredLost.add(nodeId);
         Command cmd = command("failure-detector").setDeclareNodeLost(DeclareNodeLost.newBuilder().setNodeId(nodeId)
                 .setEpoch(epoch[0]).setReason("no heartbeat for " + silentMillis + " ms").setDetectedMs(now)
                 .addAllProgress(progress())).build();
         replica.submit(cmd).whenComplete((r, ex) -> gateway.execute(() -> {
             if (ex != null || !r.getOk()) {
+                declaredLost.remove(nodeId);
                 LOG.warn("declaring node {} lost failed: {}; will retry", nodeId, ex != null ? ex : r.getMessage());
                 detector.alive(nodeId, io.cardinal.state.WallClock.nowMillis() - ttlMillis);
             }
