@@ -29,10 +29,27 @@ class MembershipTest {
             assertEquals(20, c.get(added, "/v1/jobs?stale=true").body().path("jobs").size());
             assertTrue(peers(c, leader).contains(added), "raft peers after add: " + peers(c, leader));
 
-            LocalCluster.Reply transfer = c.post(leader, "/v1/leader/transfer", "{\"to\":\"" + added + "\"}");
-            assertEquals(200, transfer.status(), transfer.body().toString());
-            LocalCluster.await("leadership on " + added, 30_000,
-                    () -> c.get(added, "/v1/status").body().path("leaderReady").asBoolean());
+            // A just-added replica that was made leader can lose the leadership again on a loaded host (a CI run saw
+            // n4 lead for 769 ms, then step down after 650 ms without a majority's replies): the transfer worked, the
+            // leadership did not stay. Ask again, through whoever leads now, a bounded number of times.
+            boolean onAdded = false;
+            for (int attempt = 1; attempt <= 3 && !onAdded; attempt++) {
+                String current = c.awaitLeader(30_000);
+                if (current.equals(added)) {
+                    onAdded = true;
+                    break;
+                }
+                LocalCluster.Reply transfer = c.post(current, "/v1/leader/transfer", "{\"to\":\"" + added + "\"}");
+                assertEquals(200, transfer.status(), transfer.body().toString());
+                try {
+                    LocalCluster.await("leadership on " + added, 15_000,
+                            () -> c.get(added, "/v1/status").body().path("leaderReady").asBoolean());
+                    onAdded = true;
+                } catch (AssertionError e) {
+                    System.out.println("transfer " + attempt + " to " + added + ": the leadership did not stay (" + e.getMessage() + ")");
+                }
+            }
+            assertTrue(onAdded, "three transfers to " + added + " and it never led");
 
             String removed = leader;
             LocalCluster.Reply remove = c.post(added, "/v1/cluster/members", "{\"action\":\"remove\",\"id\":\"" + removed + "\"}");
