@@ -267,6 +267,12 @@ final class Jobs {
         restart(j, lost, reason, detectedMs, lastStep, Set.of());
     }
 
+    /** Stops job {@code j}'s current attempt for {@code byJobId}; it waits in the queue again. */
+    private void preempt(JobRecord j, String byJobId, String reason) {
+        b.add(Event.newBuilder().setJobPreempted(JobPreempted.newBuilder().setJobId(j.getJobId()).setAttempt(j.getAttempt())
+                .setByJobId(byJobId).setReason(reason)));
+    }
+
     private void restart(JobRecord j, Set<CardRef> lost, String reason, long detectedMs, long lastStepSeen, Set<CardRef> crashCards) {
         // An earlier restart in this batch (same lost node) may have evicted this lent job: it already waits again.
         if (!ClusterState.holdsCards(j.getState())) return;
@@ -309,9 +315,7 @@ final class Jobs {
                 if (e == null || !ClusterState.holdsCards(e.getState())) {
                     throw new IllegalStateException("lent job " + id + " chosen for eviction holds no cards");
                 }
-                b.add(Event.newBuilder().setJobPreempted(JobPreempted.newBuilder().setJobId(id).setAttempt(e.getAttempt())
-                        .setByJobId(j.getJobId()).setReason("evicted from lent spare cards: job " + j.getJobId()
-                                + "'s replacement needs them")));
+                preempt(e, j.getJobId(), "evicted from lent spare cards: job " + j.getJobId() + "'s replacement needs them");
             }
             // A lent job stays lent (evictable) on its replacement cards, as in the allocator's simulator.
             b.add(Event.newBuilder().setJobRestarting(JobRestarting.newBuilder().setJobId(j.getJobId())
@@ -395,8 +399,7 @@ final class Jobs {
                 }
             } else if (d instanceof SchedulingDecision.Preempt p) {
                 if (ClusterState.holdsCards(j.getState())) {
-                    b.add(Event.newBuilder().setJobPreempted(JobPreempted.newBuilder().setJobId(j.getJobId())
-                            .setAttempt(j.getAttempt()).setByJobId(p.forJobId()).setReason(p.reason())));
+                    preempt(j, p.forJobId(), p.reason());
                 }
             } else if (d instanceof SchedulingDecision.Wait w) {
                 waiting(j, w.reason());
