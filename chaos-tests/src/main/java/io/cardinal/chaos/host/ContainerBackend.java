@@ -3,6 +3,9 @@ package io.cardinal.chaos.host;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import org.testcontainers.dockerclient.TransportConfig;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.testcontainers.DockerClientFactory;
@@ -113,8 +116,33 @@ public final class ContainerBackend implements Backend {
                 tar.closeArchiveEntry();
             }
         }
+        importImage(buf.toByteArray());
+    }
+
+    /**
+     * {@code POST /images/create?fromSrc=-} with the tar as the body, on docker-java's raw HTTP client: the shaded
+     * {@code createImageCmd} of Testcontainers 1.21.3 sends its stream as the JSON body {@code {}} (seen with
+     * Docker 20.10: "Error processing tar file: unexpected EOF"), so the image never got imported on a new machine.
+     */
+    private static void importImage(byte[] tar) throws IOException {
         String[] nt = IMAGE.split(":");
-        docker.createImageCmd(nt[0], new ByteArrayInputStream(buf.toByteArray())).withTag(nt[1]).exec();
+        TransportConfig transport = DockerClientFactory.instance().getTransportConfig();
+        try (DockerHttpClient http = new ZerodepDockerHttpClient.Builder()
+                .dockerHost(transport.getDockerHost()).sslConfig(transport.getSslConfig()).build()) {
+            DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                    .method(DockerHttpClient.Request.Method.POST)
+                    .path("/images/create?fromSrc=-&repo=" + nt[0] + "&tag=" + nt[1])
+                    .putHeader("Content-Type", "application/x-tar")
+                    .body(new ByteArrayInputStream(tar))
+                    .build();
+            try (DockerHttpClient.Response response = http.execute(request)) {
+                // The engine answers 200 with a JSON progress stream; a failed import says "error" in it.
+                String body = new String(response.getBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                if (response.getStatusCode() != 200 || body.contains("\"error\"")) {
+                    throw new IOException("docker import of " + IMAGE + " failed (HTTP " + response.getStatusCode() + "): " + body.strip());
+                }
+            }
+        }
     }
 
     @Override
