@@ -5,10 +5,10 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
-import org.testcontainers.dockerclient.TransportConfig;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.dockerclient.TransportConfig;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
@@ -20,6 +20,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -137,7 +138,7 @@ public final class ContainerBackend implements Backend {
                     .build();
             try (DockerHttpClient.Response response = http.execute(request)) {
                 // The engine answers 200 with a JSON progress stream; a failed import says "error" in it.
-                String body = new String(response.getBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                String body = new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8);
                 if (response.getStatusCode() != 200 || body.contains("\"error\"")) {
                     throw new IOException("docker import of " + IMAGE + " failed (HTTP " + response.getStatusCode() + "): " + body.strip());
                 }
