@@ -36,19 +36,21 @@ public final class Report {
         b.append(String.format(Locale.ROOT, "  saturated window (all policies have jobs waiting): %.1f h to %.1f h%n", win[0], win[1]));
         boolean lending = false;
         for (Simulator.Result r : results) lending |= r.lentPlacements() > 0;
-        String fmt = "%-14s %7s %8s %8s %10s %10s %9s %9s %-22s %7s %6s" + (lending ? " %s" : "") + "%n";
-        b.append(String.format(Locale.ROOT, fmt, "policy", "util", "util@sat", "util@own", "delay p50", "delay p99", "in-one-SN",
+        String fmt = "%-14s %7s %8s %8s %8s %10s %10s %9s %9s %-22s %7s %6s" + (lending ? " %s" : "") + "%n";
+        b.append(String.format(Locale.ROOT, fmt, "policy", "util", "util@sat", "good@sat", "util@own", "delay p50", "delay p99", "in-one-SN",
                 "stranded", "repl node/sn/other/full/wait", "ETTR", "done", "lent/evicted"));
         for (Simulator.Result r : results) {
             Simulator.Replacements x = r.replacements();
             b.append(String.format(Locale.ROOT, fmt, r.policy() + (r.spares() ? "*" : ""), pct(r.utilizationMean()),
-                    pct(r.utilizationBetween(win[0], win[1])), pct(r.utilizationSaturated()), dur(r.delayP50Seconds()), dur(r.delayP99Seconds()), pct(r.placedInOneShare()),
+                    pct(r.utilizationBetween(win[0], win[1])), pct(r.usefulBetween(win[0], win[1])), pct(r.utilizationSaturated()), dur(r.delayP50Seconds()), dur(r.delayP99Seconds()), pct(r.placedInOneShare()),
                     pct(r.strandedShare()), x.sameNode() + "/" + x.sameSupernode() + "/" + x.otherSupernode() + "/" + x.fullReplacement()
                             + "/" + x.waited(), pct(r.ettr()), r.finished() + (r.unfinished() > 0 ? "+" + r.unfinished() : ""),
                     r.lentPlacements() + "/" + r.lentEvictions()));
         }
         b.append("  util: allocated cards / all cards, time mean from first submit to last end; util@sat: the same in the common\n");
-        b.append("  saturated window; util@own: while this policy had jobs waiting\n");
+        b.append("  saturated window; good@sat: useful card-time in that window / all card-time (a job spread over supernodes\n");
+        b.append("  when one could hold it counts 1/slowdown; restart overhead and progress lost since the last checkpoint count\n");
+        b.append("  nothing); util@own: while this policy had jobs waiting\n");
         b.append("  in-one-SN: of jobs that fit one supernode, share placed in one; stranded: free non-spare cards that cannot serve\n");
         b.append("  the median request, mean while jobs wait, / all cards; ETTR: card-weighted productive / wall time from first\n");
         b.append("  start to end; * = keeps spare cards\n");
@@ -71,7 +73,9 @@ public final class Report {
             m.put("unfinished", r.unfinished());
             m.put("utilizationMean", num(r.utilizationMean()));
             m.put("utilizationSaturated", num(r.utilizationBetween(win[0], win[1])));
+            m.put("usefulSaturated", num(r.usefulBetween(win[0], win[1])));
             m.put("utilizationWhileOwnQueueNonEmpty", num(r.utilizationSaturated()));
+            m.put("spreadSlowedPlacements", r.spreadSlowed());
             m.put("saturatedHours", num(r.saturatedHours()));
             m.put("makespanHours", num(r.makespanHours()));
             m.put("delayP50Seconds", num(r.delayP50Seconds()));

@@ -4,7 +4,6 @@ import io.cardinal.allocator.model.Inventory;
 import io.cardinal.allocator.policy.CardinalPolicy;
 import io.cardinal.allocator.policy.PlacementPolicy;
 import io.cardinal.allocator.policy.Policies;
-import io.cardinal.allocator.sched.Scheduler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +34,12 @@ public final class SimCommand implements Callable<Integer> {
         spec.commandLine().usage(spec.commandLine().getOut());
         return 0;
     }
+
+    /**
+     * How much slower a job that fits one supernode runs spread over several. The scheduler's locality wait
+     * (100% of the run time) has assumed 2x since it was introduced; the simulator now runs the jobs at that speed too.
+     */
+    static final double DEFAULT_SPREAD_SLOWDOWN = 2.0;
 
     /** Runs standalone: {@code java -cp ... io.cardinal.allocator.sim.SimCommand replay --trace ...}. */
     public static void main(String[] args) {
@@ -81,8 +86,13 @@ public final class SimCommand implements Callable<Integer> {
         double restartFullSeconds;
         @Option(names = "--max-jobs-per-pass", defaultValue = "500", description = "backfill depth: pending jobs tried per pass (${DEFAULT-VALUE})")
         int maxJobsPerPass;
-        @Option(names = "--locality-wait-percent", defaultValue = "" + Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT,
-                description = "a PREFERRED job waits for one supernode at most this share of its run time, then spreads (${DEFAULT-VALUE})")
+        @Option(names = "--spread-slowdown", defaultValue = "" + DEFAULT_SPREAD_SLOWDOWN, paramLabel = "X",
+                description = "a job that one supernode could hold runs X times slower when spread over several, under every "
+                        + "policy (${DEFAULT-VALUE}; 1 = no slowdown); see the allocator README for the figure")
+        double spreadSlowdown;
+        @Option(names = "--locality-wait-percent", defaultValue = "-1",
+                description = "a PREFERRED job waits for one supernode at most this share of its run time, then spreads "
+                        + "(default: (spread slowdown - 1) x 100, the wait after which spreading would end it sooner)")
         int localityWaitPercent;
         @Option(names = "--lend-spares", description = "cardinal lends its spare cards to waiting jobs that fit one supernode with them; "
                 + "a lent job is evicted when a replacement needs the cards (off by default)")
@@ -113,7 +123,10 @@ public final class SimCommand implements Callable<Integer> {
             if (!(checkpointMinutes > 0)) throw new TraceException("--checkpoint-minutes must be > 0");
             if (!(restartLocalSeconds >= 0) || !(restartFullSeconds >= 0)) throw new TraceException("restart times must be >= 0");
             if (maxJobsPerPass < 1) throw new TraceException("--max-jobs-per-pass must be >= 1");
-            if (localityWaitPercent < 0) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
+            if (localityWaitPercent < -1) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
+            if (!(spreadSlowdown >= 1) || spreadSlowdown > 100) {
+                throw new TraceException("--spread-slowdown must be a number in [1, 100], got " + spreadSlowdown);
+            }
             if (typicalRequest != null) typical();
             if (!List.of("cardinal", "all", "none").contains(latestFreeHold)) {
                 throw new TraceException("--latest-free-hold must be cardinal, all or none, got " + latestFreeHold);
@@ -139,7 +152,15 @@ public final class SimCommand implements Callable<Integer> {
         Simulator.Config config(String policyName) {
             boolean latest = latestFreeHold.equals("all") || (latestFreeHold.equals("cardinal") && policyName.equals(CardinalPolicy.NAME));
             return new Simulator.Config((long) (checkpointMinutes * 60_000), (long) (restartLocalSeconds * 1000),
-                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent, lendSpares, latest);
+                    (long) (restartFullSeconds * 1000), true, maxJobsPerPass, localityWaitPercent(), lendSpares, latest, spreadSlowdown);
+        }
+
+        /**
+         * Waiting W for one supernode ends a job at W + T, spreading it now at X x T: waiting pays while
+         * W < (X - 1) x T. So the wait follows the slowdown unless given.
+         */
+        int localityWaitPercent() {
+            return localityWaitPercent >= 0 ? localityWaitPercent : (int) Math.round((spreadSlowdown - 1) * 100);
         }
     }
 
@@ -299,6 +320,8 @@ public final class SimCommand implements Callable<Integer> {
         notes.add(String.format(Locale.ROOT, "%d jobs%s; median request %d x %d cards; checkpoint every %.0f min, restart %.0f s local / %.0f s full; %d failures",
                 jobs.size(), c.saturate ? " (saturated: all submitted at 0)" : c.speedup != 1 ? " (submit times / " + c.speedup + ")" : "",
                 median.tasks(), median.cardsPerTask(), c.checkpointMinutes, c.restartLocalSeconds, c.restartFullSeconds, w.failures().size()));
+        notes.add(String.format(Locale.ROOT, "spread over several supernodes, a job that one could hold takes %.2f x its run time (--spread-slowdown); "
+                + "a PREFERRED job waits for one supernode up to %d%% of its run time", c.spreadSlowdown, c.localityWaitPercent()));
         if (c.typicalRequest != null) notes.add("cardinal's typical request " + c.typical()[0] + " x " + c.typical()[1] + " (--typical-request)");
         List<String> names = c.policy.equals("all") ? Policies.NAMES : List.of(c.policy);
         List<Simulator.Result> results = new ArrayList<>();

@@ -53,7 +53,20 @@ public final class Simulator {
      * earliest, those that free up last ({@link Scheduler.Options#holdLatestFree}).
      */
     public record Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
-                         int maxJobsConsidered, int localityWaitPercent, boolean lendSpares, boolean holdLatestFree) {
+                         int maxJobsConsidered, int localityWaitPercent, boolean lendSpares, boolean holdLatestFree,
+                         double spreadSlowdown) {
+        public Config {
+            if (!(spreadSlowdown >= 1.0) || spreadSlowdown > 100) {
+                throw new IllegalArgumentException("spreadSlowdown must be in [1, 100], got " + spreadSlowdown);
+            }
+        }
+
+        public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
+                      int maxJobsConsidered, int localityWaitPercent, boolean lendSpares, boolean holdLatestFree) {
+            this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lendSpares,
+                    holdLatestFree, 1.0);
+        }
+
         public Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates, int maxJobsConsidered) {
             this(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, Scheduler.Options.DEFAULT_LOCALITY_WAIT_PERCENT);
         }
@@ -65,12 +78,17 @@ public final class Simulator {
 
         public Config withLendSpares(boolean lend) {
             return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lend,
-                    holdLatestFree);
+                    holdLatestFree, spreadSlowdown);
         }
 
         public Config withHoldLatestFree(boolean latest) {
             return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lendSpares,
-                    latest);
+                    latest, spreadSlowdown);
+        }
+
+        public Config withSpreadSlowdown(double slowdown) {
+            return new Config(checkpointMillis, restartLocalMillis, restartFullMillis, estimates, maxJobsConsidered, localityWaitPercent, lendSpares,
+                    holdLatestFree, slowdown);
         }
 
         public static Config defaults() {
@@ -88,7 +106,7 @@ public final class Simulator {
                          double delayP99Seconds, int fitOneSupernode, double placedInOneShare, double strandedCardsMean,
                          double strandedShare, Replacements replacements, double ettr, int preemptions,
                          double[] seriesHours, double[] seriesUtilization, long[] delaysMillis, double queueDrainedHours,
-                         int lentPlacements, int lentEvictions) {
+                         int lentPlacements, int lentEvictions, int totalCards, int spreadSlowed, Segments useful) {
         /** Time-weighted utilization of the step series over [fromHours, toHours]; NaN when the window is empty. */
         public double utilizationBetween(double fromHours, double toHours) {
             if (!(toHours > fromHours) || seriesHours.length == 0) return Double.NaN;
@@ -99,6 +117,58 @@ public final class Simulator {
                 if (b > a) sum += seriesUtilization[i] * (b - a);
             }
             return sum / (toHours - fromHours);
+        }
+
+        /**
+         * Useful card-time over [fromHours, toHours] / (all cards x the window): the card-time that became job
+         * progress the job kept, at full speed. A job spread over supernodes it could have avoided counts
+         * 1/slowdown of its cards; restart overhead and progress lost since the last checkpoint count nothing.
+         * NaN when the window is empty.
+         */
+        public double usefulBetween(double fromHours, double toHours) {
+            if (!(toHours > fromHours) || totalCards == 0) return Double.NaN;
+            return useful.cardHoursBetween(fromHours, toHours) / ((double) totalCards * (toHours - fromHours));
+        }
+    }
+
+    /**
+     * Productive stretches of every job: [from, to) in hours and the cards' useful rate (cards x the share of that
+     * wall time that became kept progress). Kept as segments, not as a step series, so any window can be cut later.
+     */
+    public record Segments(double[] fromHours, double[] toHours, double[] usefulCards) {
+        double cardHoursBetween(double from, double to) {
+            double sum = 0;
+            for (int i = 0; i < fromHours.length; i++) {
+                double a = Math.max(from, fromHours[i]);
+                double b = Math.min(to, toHours[i]);
+                if (b > a) sum += usefulCards[i] * (b - a);
+            }
+            return sum;
+        }
+    }
+
+    /** Growable arrays for {@link Segments}; one per run. */
+    private static final class SegmentLog {
+        private double[] from = new double[1024];
+        private double[] to = new double[1024];
+        private double[] cards = new double[1024];
+        private int n;
+
+        void add(long fromMillis, long toMillis, double usefulCards) {
+            if (toMillis <= fromMillis || usefulCards <= 0) return;
+            if (n == from.length) {
+                from = Arrays.copyOf(from, n * 2);
+                to = Arrays.copyOf(to, n * 2);
+                cards = Arrays.copyOf(cards, n * 2);
+            }
+            from[n] = fromMillis / 3_600_000.0;
+            to[n] = toMillis / 3_600_000.0;
+            cards[n] = usefulCards;
+            n++;
+        }
+
+        Segments done() {
+            return new Segments(Arrays.copyOf(from, n), Arrays.copyOf(to, n), Arrays.copyOf(cards, n));
         }
     }
 
@@ -117,6 +187,10 @@ public final class Simulator {
         long workDone;
         long finishAt;
         long endedAt = -1;
+        /** Wall time per unit of progress on the current placement: 1, or the spread slowdown. */
+        double slowdown = 1.0;
+        /** Wall time spent making progress the job kept (at whatever speed): ETTR's numerator. */
+        long progressWallMillis;
 
         JobState(SimJob job, long order) {
             this.job = job;
@@ -155,6 +229,15 @@ public final class Simulator {
         TreeMap<String, JobState> pending = new TreeMap<>();
         TreeMap<String, JobState> running = new TreeMap<>();
         Map<String, Boolean> fitsOneCache = new HashMap<>();
+        SegmentLog useful = new SegmentLog();
+        int[] spreadSlowed = {0};
+        // A job that one supernode could hold runs slower spread over several: its traffic crosses the scale-out
+        // network. Jobs larger than any supernode are spread under every policy; their run time already includes it.
+        java.util.function.BiFunction<JobState, Placement, Double> slowdownOf = (js, pl) -> {
+            if (cfg.spreadSlowdown() == 1.0 || supernodesOf(inv, pl) <= 1 || !fitsOneSupernode(w.cluster(), js.req, fitsOneCache)) return 1.0;
+            spreadSlowed[0]++;
+            return cfg.spreadSlowdown();
+        };
         int total = inv.totalCards();
         int done = 0;
         int sameNode = 0, sameSn = 0, otherSn = 0, full = 0, waited = 0, transients = 0, preemptions = 0;
@@ -192,6 +275,8 @@ public final class Simulator {
                         JobState js = jobs.get(e.jobId);
                         if (!js.running || js.attempt != e.attempt) break;
                         inv.release(js.job.id());
+                        useful.add(js.segmentStart, now, js.job.cards() / js.slowdown);
+                        js.progressWallMillis += Math.max(0, now - js.segmentStart);
                         js.running = false;
                         js.endedAt = now;
                         running.remove(js.job.id());
@@ -212,7 +297,7 @@ public final class Simulator {
                             events.add(new Event(now + SyntheticWorkload.REPAIR_MILLIS, REPAIR, seq[0]++, null, 0, e.failure));
                         }
                         if (js == null) break;
-                        checkpoint(js, now, cfg);
+                        checkpoint(js, now, cfg, useful);
                         if (!f.permanent()) {
                             transients++;
                             restart(js, now, cfg.restartLocalMillis(), events, seq, null, inv);
@@ -225,7 +310,7 @@ public final class Simulator {
                             SpareLending.Outcome o = SpareLending.replace(policy, inv, js.req, js.placement, Set.of(card));
                             for (String id : o.evicted()) {
                                 JobState b = jobs.get(id);
-                                checkpoint(b, now, cfg);
+                                checkpoint(b, now, cfg, useful);
                                 inv.release(id);
                                 b.running = false;
                                 b.restartPending = true;
@@ -249,6 +334,7 @@ public final class Simulator {
                                 case 2 -> otherSn++;
                                 default -> full++;
                             }
+                            js.slowdown = slowdownOf.apply(js, p.placement());
                             restart(js, now, kind <= 2 ? cfg.restartLocalMillis() : cfg.restartFullMillis(), events, seq, p.placement(), inv);
                         } else {
                             waited++;
@@ -277,7 +363,7 @@ public final class Simulator {
                 for (SchedulingDecision d : scheduler.schedule(new Scheduler.Input(inv, pend, run, Map.of(), now))) {
                     if (d instanceof SchedulingDecision.Preempt p) {
                         JobState v = jobs.get(p.jobId());
-                        checkpoint(v, now, cfg);
+                        checkpoint(v, now, cfg, useful);
                         inv.release(v.job.id());
                         v.running = false;
                         v.restartPending = true;
@@ -303,8 +389,9 @@ public final class Simulator {
                         inv.allocate(new Holder(js.job.id(), js.attempt), p.placement(), p.lent());
                         if (p.lent()) lentPlacements++;
                         js.running = true;
+                        js.slowdown = slowdownOf.apply(js, p.placement());
                         js.segmentStart = now + overhead;
-                        js.finishAt = js.segmentStart + (js.job.durationMillis() - js.workDone);
+                        js.finishAt = js.segmentStart + wallFor(js);
                         events.add(new Event(js.finishAt, FINISH, seq[0]++, js.job.id(), js.attempt, -1));
                     }
                 }
@@ -316,11 +403,12 @@ public final class Simulator {
             series.add(new double[] {now / 3_600_000.0, (double) lastAlloc / total});
         }
         long span = Math.max(1, lastTime - firstTime);
-        // ETTR: card-weighted productive time over wall time from first start to end, finished jobs.
+        // ETTR: card-weighted productive time over wall time from first start to end, finished jobs. Productive
+        // time is wall time that made kept progress, at any speed: ETTR measures interruptions, good@sat the speed.
         double productive = 0, wall = 0;
         for (JobState js : jobs.values()) {
             if (js.endedAt < 0) continue;
-            productive += (double) js.job.cards() * js.job.durationMillis();
+            productive += (double) js.job.cards() * js.progressWallMillis;
             wall += (double) js.job.cards() * (js.endedAt - js.firstStart);
         }
         long[] delayArr = delays.stream().mapToLong(Long::longValue).toArray();
@@ -338,14 +426,25 @@ public final class Simulator {
                 satTime == 0 ? 0 : strandedIntegral / satTime, satTime == 0 ? 0 : strandedIntegral / satTime / total,
                 new Replacements(sameNode, sameSn, otherSn, full, waited, transients),
                 wall == 0 ? Double.NaN : productive / wall, preemptions, hours, util, delayArr,
-                (lastSaturated ? lastTime : drainedAt) / 3_600_000.0, lentPlacements, evictions);
+                (lastSaturated ? lastTime : drainedAt) / 3_600_000.0, lentPlacements, evictions, total, spreadSlowed[0], useful.done());
     }
 
-    /** Progress since the segment started is checkpointed in whole intervals; the rest is lost. */
-    private static void checkpoint(JobState js, long now, Config cfg) {
-        long productive = Math.max(0, now - js.segmentStart);
-        long saved = productive / cfg.checkpointMillis() * cfg.checkpointMillis();
-        js.workDone = Math.min(js.job.durationMillis() - 1, js.workDone + saved);
+    /**
+     * Progress since the segment started is checkpointed in whole intervals (of progress, so a slowed job
+     * checkpoints less often in wall time); the rest is lost. The kept stretch is logged as useful card-time.
+     */
+    private static void checkpoint(JobState js, long now, Config cfg, SegmentLog useful) {
+        long progress = (long) (Math.max(0, now - js.segmentStart) / js.slowdown);
+        long saved = Math.min(progress / cfg.checkpointMillis() * cfg.checkpointMillis(), js.job.durationMillis() - 1 - js.workDone);
+        long savedWall = (long) Math.ceil(saved * js.slowdown);
+        useful.add(js.segmentStart, js.segmentStart + savedWall, js.job.cards() / js.slowdown);
+        js.progressWallMillis += savedWall;
+        js.workDone += saved;
+    }
+
+    /** Wall time the job's remaining work takes on its current placement. */
+    private static long wallFor(JobState js) {
+        return (long) Math.ceil((js.job.durationMillis() - js.workDone) * js.slowdown);
     }
 
     private static void restart(JobState js, long now, long overhead, PriorityQueue<Event> events, long[] seq, Placement newPlacement,
@@ -359,7 +458,7 @@ public final class Simulator {
             js.placement = newPlacement;
         }
         js.segmentStart = now + overhead;
-        js.finishAt = js.segmentStart + (js.job.durationMillis() - js.workDone);
+        js.finishAt = js.segmentStart + wallFor(js);
         events.add(new Event(js.finishAt, FINISH, seq[0]++, js.job.id(), js.attempt, -1));
     }
 

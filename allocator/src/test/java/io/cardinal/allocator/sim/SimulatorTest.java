@@ -130,6 +130,64 @@ class SimulatorTest {
     }
 
     @Test
+    void aJobSpreadOverSupernodesItCouldAvoidRunsSlowerAndCountsLessUsefulCardTime() {
+        // Two supernodes of 2 nodes x 8 cards; node models sn000: A, B and sn001: B, A. X and Y (1 x 8 of model B,
+        // 3,600 s) take the two B nodes, one in each supernode. C (2 x 8, any model, PREFERRED, 7,200 s) fits one
+        // supernode but only one node is free in each. Spread slowdown 2.
+        Inventory inv = new Inventory();
+        inv.upsertNode(Clusters.node("sn000", "sn000-n000", List.of(), 8, "A"));
+        inv.upsertNode(Clusters.node("sn000", "sn000-n001", List.of(), 8, "B"));
+        inv.upsertNode(Clusters.node("sn001", "sn001-n000", List.of(), 8, "B"));
+        inv.upsertNode(Clusters.node("sn001", "sn001-n001", List.of(), 8, "A"));
+        List<SimJob> jobs = List.of(
+                new SimJob("X", 0, 3_600_000, 1, 8, Set.of("B"), 0, "t", SupernodeRule.PREFERRED, 0),
+                new SimJob("Y", 0, 3_600_000, 1, 8, Set.of("B"), 0, "t", SupernodeRule.PREFERRED, 0),
+                job("C", 0, 7200, 2, 8));
+        Simulator.Config slow = new Simulator.Config(600_000, 60_000, 600_000, true, 100, 100, false, false, 2.0);
+
+        // first-fit spreads C at once over the two A nodes: 7,200 s of work take 14,400 s. All 32 cards are busy
+        // 0..3,600 s, 16 then until 14,400 s: util (32 x 3,600 + 16 x 10,800) / (32 x 14,400) = 0.625. Useful
+        // card-time: X and Y 2 x 8 x 3,600 = 57,600, C 16 / 2 x 14,400 = 115,200: 172,800 / 460,800 = 0.375.
+        // ETTR counts interruptions only: nothing was interrupted, 1.0. C was not placed in one supernode: 2 of 3.
+        Workload w = workload(inv, jobs, List.of());
+        Simulator.Result ff = Simulator.run(w, Policies.byName("first-fit"), false, slow, 1, 8);
+        assertEquals(14_400.0 / 3600, ff.makespanHours(), 1e-9);
+        assertEquals(0.625, ff.utilizationMean(), 1e-9);
+        assertEquals(0.375, ff.usefulBetween(0, 4), 1e-9);
+        assertEquals(1.0, ff.ettr(), 1e-9);
+        assertEquals(2.0 / 3, ff.placedInOneShare(), 1e-9);
+        assertEquals(1, ff.spreadSlowed());
+
+        // Without the slowdown the same placement ends at 7,200 s and every busy card is useful.
+        Simulator.Result flat = Simulator.run(w, Policies.byName("first-fit"), false, slow.withSpreadSlowdown(1.0), 1, 8);
+        assertEquals(2.0, flat.makespanHours(), 1e-9);
+        assertEquals(flat.utilizationMean(), flat.usefulBetween(0, 2), 1e-9);
+        assertEquals(0, flat.spreadSlowed());
+
+        // Cardinal waits for one supernode: one is expected in 3,600 s, within 100% of C's 7,200 s (waiting ends it
+        // at 10,800 s, spreading at 14,400 s). X and Y 0..3,600 s, C 3,600..10,800 s in one supernode: 16 of 32 cards
+        // all along, util = useful = 0.5; C waited 3,600 s.
+        Simulator.Result c = Simulator.run(w, Policies.byName("cardinal"), false, slow, 1, 8);
+        assertEquals(3.0, c.makespanHours(), 1e-9);
+        assertEquals(0.5, c.utilizationMean(), 1e-9);
+        assertEquals(0.5, c.usefulBetween(0, 3), 1e-9);
+        assertEquals(1.0, c.placedInOneShare(), 1e-9);
+        assertEquals(3600.0, c.delayP99Seconds(), 1e-9);
+        assertEquals(0, c.spreadSlowed());
+
+        // A transient fault on a card of C (sn000-n000) at 5,000 s under first-fit: 2,500 s of progress, 2,400 s
+        // saved (checkpoints every 600 s of progress), 100 s of progress (200 s of wall time) lost; 60 s restart;
+        // the last 4,800 s of work take 9,600 s: C ends at 5,000 + 60 + 9,600 = 14,660 s. Useful card-time:
+        // 57,600 (X, Y) + 8 x (4,800 + 9,600) = 172,800 of 32 x 14,660. ETTR: productive wall 14,400 of C's 14,660
+        // and X's and Y's 3,600: (57,600 + 16 x 14,400) / (57,600 + 16 x 14,660).
+        Workload faulty = workload(inv, jobs, List.of(new Workload.Failure(5_000_000, "sn000-n000", 2, false)));
+        Simulator.Result t = Simulator.run(faulty, Policies.byName("first-fit"), false, slow, 1, 8);
+        assertEquals(14_660.0 / 3600, t.makespanHours(), 1e-9);
+        assertEquals(172_800.0 / (32 * 14_660.0), t.usefulBetween(0, 14_660.0 / 3600), 1e-9);
+        assertEquals((57_600.0 + 16 * 14_400) / (57_600.0 + 16 * 14_660), t.ettr(), 1e-9);
+    }
+
+    @Test
     void sameSeedSameResult() {
         SyntheticWorkload.Params p = new SyntheticWorkload.Params(7, 2048, 384, 72, 0.25, 60, 1.2, true, 0);
         Workload a = SyntheticWorkload.generate(p);
