@@ -37,6 +37,10 @@ import java.util.TreeMap;
  * (restore from local/buddy checkpoint shards); when the whole job moves it costs {@code restartFullMillis}
  * (relaunch every rank, restore from remote storage); when nothing fits the job goes back to the queue and pays
  * {@code restartFullMillis} once placed again.
+ *
+ * <p>Spread slowdown ({@link Config#spreadSlowdown}, the same for every policy): a job that one supernode of the
+ * empty cluster could hold, running over several, progresses at 1/slowdown of its speed. Allocated utilization
+ * counts its cards in full; {@link Result#usefulBetween} counts what became kept progress.
  */
 public final class Simulator {
     private static final int FINISH = 0;
