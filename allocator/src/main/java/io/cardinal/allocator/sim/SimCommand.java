@@ -90,10 +90,10 @@ public final class SimCommand implements Callable<Integer> {
                 description = "a job that one supernode could hold runs X times slower when spread over several, under every "
                         + "policy (${DEFAULT-VALUE}; 1 = no slowdown); see the allocator README for the figure")
         double spreadSlowdown;
-        @Option(names = "--locality-wait-percent", defaultValue = "-1",
+        @Option(names = "--locality-wait-percent",
                 description = "a PREFERRED job waits for one supernode at most this share of its run time, then spreads "
                         + "(default: (spread slowdown - 1) x 100, the wait after which spreading would end it sooner)")
-        int localityWaitPercent;
+        Integer localityWaitPercent; // null: follows the spread slowdown
         @Option(names = "--lend-spares", description = "cardinal lends its spare cards to waiting jobs that fit one supernode with them; "
                 + "a lent job is evicted when a replacement needs the cards (off by default)")
         boolean lendSpares;
@@ -123,9 +123,12 @@ public final class SimCommand implements Callable<Integer> {
             if (!(checkpointMinutes > 0)) throw new TraceException("--checkpoint-minutes must be > 0");
             if (!(restartLocalSeconds >= 0) || !(restartFullSeconds >= 0)) throw new TraceException("restart times must be >= 0");
             if (maxJobsPerPass < 1) throw new TraceException("--max-jobs-per-pass must be >= 1");
-            if (localityWaitPercent < -1) throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
-            if (!(spreadSlowdown >= 1) || spreadSlowdown > 100) {
-                throw new TraceException("--spread-slowdown must be a number in [1, 100], got " + spreadSlowdown);
+            if (localityWaitPercent != null && localityWaitPercent < 0) {
+                throw new TraceException("--locality-wait-percent must be >= 0, got " + localityWaitPercent);
+            }
+            if (!(spreadSlowdown >= 1) || spreadSlowdown > Simulator.Config.MAX_SPREAD_SLOWDOWN) {
+                throw new TraceException("--spread-slowdown must be a number in [1, " + (int) Simulator.Config.MAX_SPREAD_SLOWDOWN
+                        + "], got " + spreadSlowdown);
             }
             if (typicalRequest != null) typical();
             if (!List.of("cardinal", "all", "none").contains(latestFreeHold)) {
@@ -160,7 +163,7 @@ public final class SimCommand implements Callable<Integer> {
          * W < (X - 1) x T. So the wait follows the slowdown unless given.
          */
         int localityWaitPercent() {
-            return localityWaitPercent >= 0 ? localityWaitPercent : (int) Math.round((spreadSlowdown - 1) * 100);
+            return localityWaitPercent != null ? localityWaitPercent : (int) Math.round((spreadSlowdown - 1) * 100);
         }
     }
 

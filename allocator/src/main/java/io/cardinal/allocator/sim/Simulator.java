@@ -59,9 +59,12 @@ public final class Simulator {
     public record Config(long checkpointMillis, long restartLocalMillis, long restartFullMillis, boolean estimates,
                          int maxJobsConsidered, int localityWaitPercent, boolean lendSpares, boolean holdLatestFree,
                          double spreadSlowdown) {
+        /** Beyond this a "slowed" job is stuck, not slow; the bound keeps run times far from overflow. */
+        public static final double MAX_SPREAD_SLOWDOWN = 100;
+
         public Config {
-            if (!(spreadSlowdown >= 1.0) || spreadSlowdown > 100) {
-                throw new IllegalArgumentException("spreadSlowdown must be in [1, 100], got " + spreadSlowdown);
+            if (!(spreadSlowdown >= 1.0) || spreadSlowdown > MAX_SPREAD_SLOWDOWN) {
+                throw new IllegalArgumentException("spreadSlowdown must be in [1, " + (int) MAX_SPREAD_SLOWDOWN + "], got " + spreadSlowdown);
             }
         }
 
